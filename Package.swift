@@ -1,0 +1,86 @@
+// swift-tools-version:6.1
+// Switchyard: queue-driven backend services over RabbitMQ (librabbitmq), Redis (hiredis) and
+// PostgreSQL (libpq). Layout: Services/ holds one folder per executable, Shared/ the libraries
+// they share (the three C-client wrappers, the platform, one library per workload).
+import PackageDescription
+
+let package = Package(
+    name: "switchyard",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "ingest", targets: ["Ingest"]),
+        .executable(name: "storage", targets: ["Storage"]),
+        .executable(name: "processing", targets: ["Processing"]),
+        .executable(name: "notification", targets: ["Notification"]),
+        .executable(name: "switchyard", targets: ["SwitchyardCLI"]),
+        .executable(name: "switchyard-bench", targets: ["Benchmarks"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+    ],
+    targets: [
+        // C libraries, each reached only through its Swift wrapper below.
+        .systemLibrary(name: "CRabbitMQ", path: "Shared/CRabbitMQ", pkgConfig: "librabbitmq",
+                       providers: [.apt(["librabbitmq-dev"])]),
+        .systemLibrary(name: "CHiredis", path: "Shared/CHiredis", pkgConfig: "hiredis",
+                       providers: [.apt(["libhiredis-dev"])]),
+        .systemLibrary(name: "CLibPQ", path: "Shared/CLibPQ", pkgConfig: "libpq",
+                       providers: [.apt(["libpq-dev"])]),
+
+        // Typed Swift APIs over the C clients: one error type each, no raw pointers escaping.
+        .target(name: "ClientSupport", dependencies: [
+            .product(name: "NIOPosix", package: "swift-nio"),
+        ], path: "Shared/ClientSupport"),
+        .target(name: "AMQP", dependencies: [
+            "CRabbitMQ",
+            .product(name: "Logging", package: "swift-log"),
+        ], path: "Shared/AMQP"),
+        .target(name: "Redis", dependencies: [
+            "CHiredis", "ClientSupport",
+            .product(name: "Logging", package: "swift-log"),
+        ], path: "Shared/Redis"),
+        .target(name: "Postgres", dependencies: [
+            "CLibPQ", "ClientSupport",
+            .product(name: "Logging", package: "swift-log"),
+        ], path: "Shared/Postgres"),
+
+        // What every service shares: configuration, envelope, topology, consumers, health, metrics.
+        .target(name: "Platform", dependencies: [
+            "AMQP", "Redis", "Postgres",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "Metrics", package: "swift-metrics"),
+            .product(name: "Prometheus", package: "swift-prometheus"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        ], path: "Shared/Platform", resources: [.copy("Migrations")]),
+
+        // The executables: each main reads like the architecture diagram.
+        .executableTarget(name: "Ingest", dependencies: [
+            "Platform", .product(name: "Hummingbird", package: "hummingbird"),
+        ], path: "Services/Ingest"),
+        .executableTarget(name: "Storage", dependencies: ["Platform"], path: "Services/Storage"),
+        .executableTarget(name: "Processing", dependencies: ["Platform"], path: "Services/Processing"),
+        .executableTarget(name: "Notification", dependencies: [
+            "Platform", .product(name: "AsyncHTTPClient", package: "async-http-client"),
+        ], path: "Services/Notification"),
+        .executableTarget(name: "SwitchyardCLI", dependencies: [
+            "Platform", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ], path: "Services/CLI"),
+        .executableTarget(name: "Benchmarks", dependencies: [
+            "Platform", "CRabbitMQ",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ], path: "Benchmarks/Swift"),
+
+        .testTarget(name: "ClientTests", dependencies: ["AMQP", "Redis", "Postgres"], path: "Tests/ClientTests"),
+        .testTarget(name: "PlatformTests", dependencies: [
+            "Platform", .product(name: "AsyncHTTPClient", package: "async-http-client"),
+        ], path: "Tests/PlatformTests"),
+    ]
+)

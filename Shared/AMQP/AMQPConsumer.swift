@@ -1,0 +1,215 @@
+import CRabbitMQ
+import Foundation
+import Logging
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Consumes one queue with a prefetch window and manual acknowledgements.
+///
+/// One thread owns the connection (librabbitmq is not thread-safe): it reads deliveries into
+/// ``deliveries`` and applies the acks and nacks that handlers post from any task. It sleeps in
+/// `poll` on the socket and on a wake-up pipe, so an ack goes out at once without busy-waiting,
+/// and it wakes at least every second to keep heartbeats flowing. When the connection breaks
+/// it reconnects with backoff, redeclares the topology, and consumes again; the broker
+/// redelivers what was unacknowledged, and acks for the old connection are dropped.
+public final class AMQPConsumer: Sendable {
+    private enum Command {
+        case ack(UInt64, generation: Int)
+        case nack(UInt64, requeue: Bool, generation: Int)
+    }
+
+    private struct Control {
+        var commands: [Command] = []
+        var consuming = true
+        var closed = false
+    }
+
+    public let queue: String
+    public let deliveries: AsyncStream<AMQPDelivery>
+    private let stream: AsyncStream<AMQPDelivery>.Continuation
+    private let url: AMQPURL
+    private let prefetch: Int
+    private let topology: AMQPTopology
+    private let logger: Logger
+    private let control = Mutex(Control())
+    private let wakePipe: (read: Int32, write: Int32)
+    private let finished = DispatchSemaphore(value: 0)
+    /// Counts (re)connections; tests and health checks read it.
+    private let connections = Atomic<Int>(0)
+
+    public init(url: AMQPURL, queue: String, prefetch: Int = 100, topology: AMQPTopology = AMQPTopology(), logger: Logger) {
+        self.url = url
+        self.queue = queue
+        self.prefetch = prefetch
+        self.topology = topology
+        self.logger = logger
+        (deliveries, stream) = AsyncStream.makeStream(of: AMQPDelivery.self)
+        var fds: [Int32] = [0, 0]
+        precondition(pipe(&fds) == 0, "cannot create a pipe")
+        _ = fcntl(fds[0], F_SETFL, fcntl(fds[0], F_GETFL) | O_NONBLOCK)
+        _ = fcntl(fds[1], F_SETFL, fcntl(fds[1], F_GETFL) | O_NONBLOCK)
+        wakePipe = (fds[0], fds[1])
+        let thread = Thread { [self] in self.run() }
+        thread.name = "amqp-consumer-\(queue)"
+        thread.start()
+    }
+
+    /// How many times this consumer has connected (1 after start, more after reconnects).
+    public var connectionCount: Int { connections.load(ordering: .relaxed) }
+
+    public func ack(_ delivery: AMQPDelivery) {
+        post(.ack(delivery.deliveryTag, generation: delivery.generation))
+    }
+
+    public func nack(_ delivery: AMQPDelivery, requeue: Bool) {
+        post(.nack(delivery.deliveryTag, requeue: requeue, generation: delivery.generation))
+    }
+
+    /// Stops taking new deliveries and ends ``deliveries``; acks still go out until ``close()``.
+    public func stopConsuming() {
+        control.withLock { $0.consuming = false }
+        stream.finish()
+        signal()
+    }
+
+    /// Closes the connection; whatever is still unacknowledged goes back to the queue.
+    public func close() async {
+        stopConsuming()
+        control.withLock { $0.closed = true }
+        signal()
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            DispatchQueue.global().async { [finished] in
+                finished.wait()
+                continuation.resume()
+            }
+        }
+    }
+
+    private func post(_ command: Command) {
+        control.withLock { $0.commands.append(command) }
+        signal()
+    }
+
+    private func signal() {
+        var byte: UInt8 = 1
+        _ = write(wakePipe.write, &byte, 1)
+    }
+
+    // MARK: - The consumer thread
+
+    private func run() {
+        var connection: AMQPConnection?
+        var generation = 0
+        var backoff = Backoff()
+        defer {
+            connection?.close()
+            close(wakePipe.read)
+            close(wakePipe.write)
+            stream.finish()
+            finished.signal()
+        }
+        while true {
+            let (commands, consuming, closed) = control.withLock { control in
+                defer { control.commands.removeAll(keepingCapacity: true) }
+                return (control.commands, control.consuming, control.closed)
+            }
+            if closed {
+                // Acks posted before close still go out, so finished work is not redelivered.
+                if let connection { try? apply(commands, on: connection, generation: generation) }
+                return
+            }
+            guard let live = connection else {
+                guard consuming else { waitForWake(seconds: 1); continue }
+                do {
+                    let fresh = try AMQPConnection(url: url)
+                    try fresh.declare(topology)
+                    try fresh.startConsuming(queue: queue, prefetch: prefetch)
+                    connection = fresh
+                    generation += 1
+                    connections.add(1, ordering: .relaxed)
+                    backoff.reset()
+                } catch {
+                    logger.warning("consumer cannot reach the broker", metadata: ["queue": "\(queue)", "error": "\(error)"])
+                    waitForWake(seconds: backoff.next())
+                }
+                continue
+            }
+            do {
+                try apply(commands, on: live, generation: generation)
+                if !live.hasBufferedInput { waitForSocket(live.socketDescriptor) }
+                try readAvailable(from: live, consuming: consuming, generation: generation)
+            } catch {
+                logger.warning("consumer connection lost; reconnecting", metadata: ["queue": "\(queue)", "error": "\(error)"])
+                connection = nil
+            }
+        }
+    }
+
+    private func apply(_ commands: [Command], on connection: AMQPConnection, generation: Int) throws {
+        for command in commands {
+            switch command {
+            case .ack(let tag, let from) where from == generation:
+                try connection.ack(tag: tag)
+            case .nack(let tag, let requeue, let from) where from == generation:
+                try connection.nack(tag: tag, requeue: requeue)
+            default:
+                continue  // from a connection that is gone: the broker has requeued that message
+            }
+        }
+    }
+
+    /// Reads every frame that is ready without blocking. Also where heartbeats are serviced.
+    private func readAvailable(from connection: AMQPConnection, consuming: Bool, generation: Int) throws {
+        repeat {
+            var envelope = amqp_envelope_t()
+            var immediately = timeval(tv_sec: 0, tv_usec: 0)
+            amqp_maybe_release_buffers(connection.state)
+            let reply = amqp_consume_message(connection.state, &envelope, &immediately, 0)
+            switch reply.reply_type {
+            case AMQP_RESPONSE_NORMAL:
+                defer { amqp_destroy_envelope(&envelope) }
+                // After stopConsuming, deliveries already in flight are left unacked: close requeues them.
+                guard consuming else { continue }
+                stream.yield(AMQPDelivery(message: envelope.message, deliveryTag: envelope.delivery_tag,
+                                          redelivered: envelope.redelivered != 0, exchange: envelope.exchange.string,
+                                          routingKey: envelope.routing_key.string, generation: generation))
+            case AMQP_RESPONSE_LIBRARY_EXCEPTION where reply.library_error == AMQP_STATUS_TIMEOUT.rawValue:
+                return
+            case AMQP_RESPONSE_LIBRARY_EXCEPTION where reply.library_error == AMQP_STATUS_UNEXPECTED_STATE.rawValue:
+                // A frame other than a delivery: read it and see whether the broker is closing us.
+                guard let frame = try connection.nextFrame(timeout: 0), frame.frame_type == UInt8(AMQP_FRAME_METHOD) else { continue }
+                switch frame.payload.method.id {
+                case switchyard_channel_close_method, switchyard_connection_close_method:
+                    throw connection.serverClosed(frame)
+                case switchyard_basic_cancel_method:
+                    throw AMQPError(.server, "the broker cancelled the consumer (queue deleted?)")
+                default:
+                    continue
+                }
+            default:
+                try connection.check(reply, "basic.consume")
+            }
+        } while connection.hasBufferedInput
+    }
+
+    private func waitForSocket(_ socket: Int32) {
+        var fds = [pollfd(fd: socket, events: Int16(POLLIN), revents: 0),
+                   pollfd(fd: wakePipe.read, events: Int16(POLLIN), revents: 0)]
+        _ = poll(&fds, 2, 1000)
+        drainWakePipe()
+    }
+
+    private func waitForWake(seconds: Double) {
+        var fds = [pollfd(fd: wakePipe.read, events: Int16(POLLIN), revents: 0)]
+        _ = poll(&fds, 1, Int32(seconds * 1000))
+        drainWakePipe()
+    }
+
+    private func drainWakePipe() {
+        var buffer = [UInt8](repeating: 0, count: 256)
+        while read(wakePipe.read, &buffer, buffer.count) > 0 {}
+    }
+}

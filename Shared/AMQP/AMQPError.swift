@@ -1,0 +1,29 @@
+/// The one error type of the AMQP client.
+public struct AMQPError: Error, CustomStringConvertible, Sendable {
+    public enum Kind: Sendable, Equatable {
+        /// Socket, login or protocol failure: the connection is gone and must be redialled.
+        case connection
+        /// The broker closed the channel or connection (`replyCode` says why, e.g. 404, 406).
+        case server
+        /// The broker nacked a published message, or returned it as unroutable.
+        case rejected
+        /// No confirm arrived before the publish deadline.
+        case timeout
+        /// The client was shut down.
+        case closed
+    }
+
+    public let kind: Kind
+    public let message: String
+    public let replyCode: Int?
+
+    public init(_ kind: Kind, _ message: String, replyCode: Int? = nil) {
+        self.kind = kind
+        self.message = message
+        self.replyCode = replyCode
+    }
+
+    public var description: String {
+        "AMQP \(kind): \(message)" + (replyCode.map { " (reply code \($0))" } ?? "")
+    }
+}

@@ -1,0 +1,221 @@
+import CRabbitMQ
+import Dispatch
+import Foundation
+import Logging
+import Synchronization
+
+/// Publishes with publisher confirms: `publish` returns only once the broker has taken
+/// responsibility for the message (for a quorum queue: replicated to disk).
+///
+/// One thread owns the connection. Callers enqueue; the thread sends everything queued, then
+/// reads confirms, so under load many messages share one round trip ("confirms batched under
+/// load") while a lone publish still returns in about one round trip. When the connection
+/// breaks, the thread reconnects with backoff, redeclares the topology, and republishes every
+/// message that was not yet confirmed, so a caller never sees a transient broker restart,
+/// only a publish that took longer (or, past its deadline, a `.timeout`).
+public final class AMQPPublisher: Sendable {
+    private struct Pending {
+        var message: AMQPOutgoingMessage
+        var exchange: String
+        var routingKey: String
+        var deadline: ContinuousClock.Instant
+        var continuation: CheckedContinuation<Void, any Error>
+    }
+
+    private struct Inbox {
+        var pending: [Pending] = []
+        var closed = false
+    }
+
+    private let url: AMQPURL
+    private let topology: AMQPTopology
+    private let logger: Logger
+    private let publishTimeout: Duration
+    private let inbox = Mutex(Inbox())
+    private let wake = DispatchSemaphore(value: 0)
+    private let finished = DispatchSemaphore(value: 0)
+
+    public init(url: AMQPURL, topology: AMQPTopology = AMQPTopology(), publishTimeout: Duration = .seconds(10), logger: Logger) {
+        self.url = url
+        self.topology = topology
+        self.publishTimeout = publishTimeout
+        self.logger = logger
+        let thread = Thread { [self] in self.run() }
+        thread.name = "amqp-publisher"
+        thread.start()
+    }
+
+    /// Sends a persistent message and waits for the broker's confirm.
+    public func publish(_ message: AMQPOutgoingMessage, exchange: String, routingKey: String) async throws {
+        let deadline = ContinuousClock.now + publishTimeout
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+            let accepted = inbox.withLock { inbox -> Bool in
+                guard !inbox.closed else { return false }
+                inbox.pending.append(Pending(message: message, exchange: exchange, routingKey: routingKey,
+                                             deadline: deadline, continuation: continuation))
+                return true
+            }
+            if accepted { wake.signal() } else { continuation.resume(throwing: AMQPError(.closed, "the publisher is closed")) }
+        }
+    }
+
+    /// Stops accepting messages, waits for outstanding confirms, and closes the connection.
+    public func close() async {
+        inbox.withLock { $0.closed = true }
+        wake.signal()
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            DispatchQueue.global().async { [finished] in
+                finished.wait()
+                continuation.resume()
+            }
+        }
+    }
+
+    // MARK: - The publisher thread
+
+    private func run() {
+        var connection: AMQPConnection?
+        var inflight: [(tag: UInt64, item: Pending)] = []
+        var returned = Set<String>()
+        var nextTag: UInt64 = 1
+        var backoff = Backoff()
+
+        func fail(_ items: [Pending], _ error: AMQPError) {
+            for item in items { item.continuation.resume(throwing: error) }
+        }
+        /// Keeps the unconfirmed messages for the next connection, failing those out of time.
+        func requeue(_ items: [Pending]) {
+            let now = ContinuousClock.now
+            let (late, alive) = (items.filter { $0.deadline <= now }, items.filter { $0.deadline > now })
+            fail(late, AMQPError(.timeout, "no broker confirm within \(publishTimeout)"))
+            inbox.withLock { $0.pending.insert(contentsOf: alive, at: 0) }
+        }
+
+        while true {
+            let (batch, closed) = inbox.withLock { inbox in
+                defer { inbox.pending.removeAll(keepingCapacity: true) }
+                return (inbox.pending, inbox.closed)
+            }
+            if closed, batch.isEmpty, inflight.isEmpty { break }
+
+            guard let live = connection else {
+                if batch.isEmpty {
+                    _ = wake.wait(timeout: .now() + 1)  // stay lazy until there is something to send
+                    continue
+                }
+                do {
+                    let fresh = try AMQPConnection(url: url)
+                    try fresh.declare(topology)
+                    try fresh.enableConfirms()
+                    connection = fresh
+                    nextTag = 1
+                    returned.removeAll()
+                    backoff.reset()
+                } catch {
+                    logger.warning("publisher cannot reach the broker", metadata: ["error": "\(error)"])
+                    if closed {
+                        fail(batch, AMQPError(.closed, "publisher closed while the broker was unreachable"))
+                        break
+                    }
+                    requeue(batch)
+                    _ = wake.wait(timeout: .now() + backoff.next())
+                }
+                if connection != nil { requeue(batch) }
+                continue
+            }
+
+            var unsent = batch[...]
+            do {
+                let now = ContinuousClock.now
+                while let item = unsent.first {
+                    if item.deadline > now {
+                        try live.send(item.message, exchange: item.exchange, routingKey: item.routingKey)
+                        inflight.append((nextTag, item))
+                        nextTag += 1
+                    } else {
+                        item.continuation.resume(throwing: AMQPError(.timeout, "no broker confirm within \(publishTimeout)"))
+                    }
+                    unsent.removeFirst()
+                }
+                if inflight.isEmpty {
+                    // Idle: wait for work, but wake up to service heartbeats.
+                    if wake.wait(timeout: .now() + 1) == .timedOut, let frame = try live.nextFrame(timeout: 0) {
+                        try handle(frame, on: live, inflight: &inflight, returned: &returned)
+                    }
+                    continue
+                }
+                if let frame = try live.nextFrame(timeout: 1) {
+                    try handle(frame, on: live, inflight: &inflight, returned: &returned)
+                    // Read whatever else already arrived before sending more.
+                    while live.hasBufferedInput, let more = try live.nextFrame(timeout: 0) {
+                        try handle(more, on: live, inflight: &inflight, returned: &returned)
+                    }
+                } else if let oldest = inflight.first, oldest.item.deadline <= ContinuousClock.now {
+                    throw AMQPError(.timeout, "confirms stopped arriving")
+                }
+            } catch {
+                logger.warning("publisher connection lost; republishing unconfirmed messages", metadata: ["error": "\(error)"])
+                connection = nil
+                let unconfirmed = inflight.map(\.item)
+                inflight.removeAll()
+                requeue(unconfirmed + unsent)
+            }
+        }
+        connection?.close()
+        finished.signal()
+    }
+
+    private func handle(_ frame: amqp_frame_t, on connection: AMQPConnection,
+                        inflight: inout [(tag: UInt64, item: Pending)], returned: inout Set<String>) throws {
+        guard frame.frame_type == UInt8(AMQP_FRAME_METHOD) else { return }
+        let method = frame.payload.method
+        switch method.id {
+        case switchyard_basic_ack_method, switchyard_basic_nack_method:
+            let isAck = method.id == switchyard_basic_ack_method
+            let (tag, multiple): (UInt64, Bool) = isAck
+                ? method.decoded.assumingMemoryBound(to: amqp_basic_ack_t.self).pointee.confirmation
+                : method.decoded.assumingMemoryBound(to: amqp_basic_nack_t.self).pointee.confirmation
+            let settled = inflight.prefix { multiple ? $0.tag <= tag : $0.tag == tag }
+            let settledTags = multiple ? Set(settled.map(\.tag)) : [tag]
+            for entry in inflight where settledTags.contains(entry.tag) {
+                if !isAck {
+                    entry.item.continuation.resume(throwing: AMQPError(.rejected, "the broker nacked message \(entry.item.message.messageID)"))
+                } else if returned.remove(entry.item.message.messageID) != nil {
+                    entry.item.continuation.resume(throwing: AMQPError(.rejected,
+                        "unroutable: no queue is bound to \(entry.item.exchange) with key \(entry.item.routingKey)"))
+                } else {
+                    entry.item.continuation.resume()
+                }
+            }
+            inflight.removeAll { settledTags.contains($0.tag) }
+        case switchyard_basic_return_method:
+            // The broker sends a return before the ack of the same message; remember its id.
+            var content = try connection.readContent()
+            defer { amqp_destroy_message(&content) }
+            returned.insert(content.properties.message_id.string)
+        case switchyard_channel_close_method, switchyard_connection_close_method:
+            throw connection.serverClosed(frame)
+        case switchyard_connection_blocked_method:
+            logger.warning("broker blocked publishing (memory or disk alarm)")
+        default:
+            break
+        }
+    }
+}
+
+private extension amqp_basic_ack_t {
+    var confirmation: (UInt64, Bool) { (delivery_tag, multiple != 0) }
+}
+private extension amqp_basic_nack_t {
+    var confirmation: (UInt64, Bool) { (delivery_tag, multiple != 0) }
+}
+
+/// Exponential backoff with jitter for reconnects: 0.1 s doubling up to 5 s.
+struct Backoff {
+    private var current = 0.1
+    mutating func reset() { current = 0.1 }
+    mutating func next() -> Double {
+        defer { current = min(current * 2, 5) }
+        return current * Double.random(in: 0.5...1.0)
+    }
+}

@@ -1,0 +1,4 @@
+#ifndef SWITCHYARD_CHIREDIS_SHIM_H
+#define SWITCHYARD_CHIREDIS_SHIM_H
+#include <hiredis/hiredis.h>
+#endif

@@ -1,0 +1,111 @@
+import NIOPosix
+import Synchronization
+
+/// A connection that a ``BlockingConnectionPool`` can hold: a C client handle whose every call
+/// may block, so it is only ever touched from one of the pool's own threads.
+public protocol PooledConnection: AnyObject, Sendable {
+    /// False once the connection saw an I/O error; the pool then closes it and dials a new one.
+    var isUsable: Bool { get }
+}
+
+/// A fixed-size pool of blocking C connections, each lent to one thread at a time.
+///
+/// Why: libpq and hiredis calls block, and a blocking call on a SwiftNIO event loop or on
+/// Swift's cooperative pool stalls everything else. The pool owns an `NIOThreadPool` with one
+/// thread per connection; `withConnection` waits (without blocking) for a free connection and
+/// runs the caller's synchronous body on a pool thread. Broken connections are closed and
+/// replaced lazily, which is how both clients reconnect after errors.
+public final class BlockingConnectionPool<Connection: PooledConnection>: Sendable {
+    public typealias Factory = @Sendable () throws -> Connection
+
+    private struct State {
+        var idle: [Connection] = []
+        var leased = 0
+        var waiters: [CheckedContinuation<Void, any Error>] = []
+        var closed = false
+    }
+
+    private let size: Int
+    private let factory: Factory
+    private let threads: NIOThreadPool
+    private let state = Mutex(State())
+    private let closedError: @Sendable () -> any Error
+
+    public init(size: Int, closedError: @escaping @Sendable () -> any Error, factory: @escaping Factory) {
+        precondition(size > 0, "a pool needs at least one connection")
+        self.size = size
+        self.factory = factory
+        self.closedError = closedError
+        self.threads = NIOThreadPool(numberOfThreads: size)
+        self.threads.start()
+    }
+
+    /// Runs `body` on a pool thread with a connection nobody else is using.
+    public func withConnection<T: Sendable>(_ body: @escaping @Sendable (Connection) throws -> T) async throws -> T {
+        try await acquireSlot()
+        let leased: Connection? = state.withLock { $0.idle.popLast() }
+        do {
+            let (result, connection) = try await threads.runIfActive { [factory] () throws -> (T, Connection) in
+                let connection = try leased ?? factory()
+                do {
+                    return (try body(connection), connection)
+                } catch {
+                    // Hand the connection back on the error path too, so that it is reused or closed.
+                    throw LeaseFailure(error: error, connection: connection)
+                }
+            }
+            release(connection)
+            return result
+        } catch let failure as LeaseFailure<Connection> {
+            release(failure.connection)
+            throw failure.error
+        } catch {
+            release(nil)
+            throw error
+        }
+    }
+
+    /// Stops lending connections; the idle ones are released (their `deinit` frees the C handle).
+    public func close() async {
+        let waiters = state.withLock { state -> [CheckedContinuation<Void, any Error>] in
+            state.closed = true
+            state.idle.removeAll()
+            defer { state.waiters.removeAll() }
+            return state.waiters
+        }
+        for waiter in waiters { waiter.resume(throwing: closedError()) }
+        try? await threads.shutdownGracefully()
+    }
+
+    private func acquireSlot() async throws {
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+            let outcome: Result<Void, any Error>? = state.withLock { state in
+                if state.closed { return .failure(closedError()) }
+                if state.leased < size {
+                    state.leased += 1
+                    return .success(())
+                }
+                state.waiters.append(continuation)
+                return nil
+            }
+            if let outcome { continuation.resume(with: outcome) }
+        }
+    }
+
+    private func release(_ connection: Connection?) {
+        let next = state.withLock { state -> CheckedContinuation<Void, any Error>? in
+            if let connection, connection.isUsable, !state.closed { state.idle.append(connection) }
+            if state.waiters.isEmpty {
+                state.leased -= 1
+                return nil
+            }
+            return state.waiters.removeFirst()  // the slot passes straight to the next waiter
+        }
+        next?.resume()
+    }
+}
+
+private struct LeaseFailure<Connection: Sendable>: Error {
+    let error: any Error
+    let connection: Connection
+}

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Installs what a fresh Debian machine lacks to build, run and test Switchyard.
+# Idempotent: it asks apt only for packages that are missing, and runs `apt-get update` once.
+set -euo pipefail
+source "$(dirname "$0")/env.sh"
+
+packages=(rabbitmq-server redis-server redis-tools librabbitmq-dev libhiredis-dev libpq-dev
+          postgresql-15 postgresql-client-15 wrk)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  [ "$(id -u)" = 0 ] || die "missing packages (${missing[*]}): run as root so apt-get can install them"
+  log "installing ${missing[*]}"
+  # The packages' own init scripts would start system-wide servers; we run our own on loopback.
+  printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  rm -f /usr/sbin/policy-rc.d
+fi
+# Schema validators for docker-compose.yml and k8s/ (used by `make lint`).
+if ! python3 -c 'import check_jsonschema, kubernetes_validate' 2>/dev/null; then
+  log "installing check-jsonschema and kubernetes-validate from PyPI"
+  python3 -m pip install -q check-jsonschema kubernetes-validate >/dev/null 2>&1 || log "pip install failed: 'make lint' will not run"
+fi

@@ -1,0 +1,92 @@
+#!/usr/bin/env bash
+# Starts (or stops) the three servers Switchyard needs, on loopback, with their data under
+# $RUN_DIR. A server that already answers is reused, so `make run` and `make test` can share.
+#   scripts/servers.sh start | stop | status
+set -euo pipefail
+source "$(dirname "$0")/env.sh"
+
+as_user() { local user=$1; shift; runuser -u "$user" -- "$@"; }
+rabbit_env=(env HOME=/var/lib/rabbitmq
+  RABBITMQ_NODENAME="$RABBITMQ_NODENAME" RABBITMQ_NODE_IP_ADDRESS=127.0.0.1 RABBITMQ_NODE_PORT="$AMQP_PORT"
+  RABBITMQ_MNESIA_BASE="$RUN_DIR/rabbitmq/mnesia" RABBITMQ_LOG_BASE="$RUN_DIR/rabbitmq/log"
+  RABBITMQ_PID_FILE="$RUN_DIR/rabbitmq/rabbitmq.pid" RABBITMQ_ENABLED_PLUGINS_FILE="$RUN_DIR/rabbitmq/enabled_plugins"
+  RABBITMQ_CONFIG_FILE="$RUN_DIR/rabbitmq/rabbitmq")
+rabbitmqctl() { as_user rabbitmq "${rabbit_env[@]}" /usr/lib/rabbitmq/bin/rabbitmqctl "$@"; }
+
+pg_up() { "$PG_BIN/pg_isready" -q -h 127.0.0.1 -p "$PG_PORT"; }
+redis_up() { redis-cli -h 127.0.0.1 -p "$REDIS_PORT" ping 2>/dev/null | grep -q PONG; }
+amqp_up() { (exec 3<>"/dev/tcp/127.0.0.1/$AMQP_PORT") 2>/dev/null; }
+
+start_postgres() {
+  if pg_up; then log "PostgreSQL already answers on $PG_PORT"; else
+    local data="$RUN_DIR/postgres"
+    mkdir -p "$data" && chown postgres:postgres "$data" && chmod 700 "$data"
+    if [ ! -f "$data/PG_VERSION" ]; then
+      log "initialising PostgreSQL in $data"
+      as_user postgres "$PG_BIN/initdb" -D "$data" -U postgres --auth=trust -E UTF8 --locale=C.UTF-8 >/dev/null
+    fi
+    log "starting PostgreSQL on 127.0.0.1:$PG_PORT"
+    as_user postgres "$PG_BIN/pg_ctl" -D "$data" -l "$data/server.log" -w -t 60 start \
+      -o "-h 127.0.0.1 -p $PG_PORT -k $data -c max_connections=300 -c shared_buffers=256MB -c fsync=on" >/dev/null
+  fi
+  # The project's role and database; trust auth on loopback is the local run's choice.
+  psql -h 127.0.0.1 -p "$PG_PORT" -U postgres -tAc "SELECT 1 FROM pg_roles WHERE rolname='switchyard'" | grep -q 1 ||
+    psql -h 127.0.0.1 -p "$PG_PORT" -U postgres -qc "CREATE ROLE switchyard LOGIN SUPERUSER"
+  for db in switchyard switchyard_test; do
+    psql -h 127.0.0.1 -p "$PG_PORT" -U postgres -tAc "SELECT 1 FROM pg_database WHERE datname='$db'" | grep -q 1 ||
+      psql -h 127.0.0.1 -p "$PG_PORT" -U postgres -qc "CREATE DATABASE $db OWNER switchyard"
+  done
+}
+
+start_redis() {
+  if redis_up; then log "Redis already answers on $REDIS_PORT"; return; fi
+  mkdir -p "$RUN_DIR/redis"
+  log "starting Redis on 127.0.0.1:$REDIS_PORT"
+  # appendonly with fsync every second: rate-limit and dedup state survive a restart.
+  redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --dir "$RUN_DIR/redis" --daemonize yes \
+    --pidfile "$RUN_DIR/redis/redis.pid" --logfile "$RUN_DIR/redis/redis.log" \
+    --appendonly yes --appendfsync everysec --save "" >/dev/null
+  for _ in $(seq 50); do redis_up && return; sleep 0.1; done
+  die "Redis did not start: see $RUN_DIR/redis/redis.log"
+}
+
+start_rabbitmq() {
+  if amqp_up; then log "RabbitMQ already answers on $AMQP_PORT"; return; fi
+  mkdir -p "$RUN_DIR/rabbitmq/mnesia" "$RUN_DIR/rabbitmq/log"
+  echo "[]." > "$RUN_DIR/rabbitmq/enabled_plugins"
+  # Loopback only; a heartbeat the clients honour; disk alarm low enough for a dev machine.
+  cat > "$RUN_DIR/rabbitmq/rabbitmq.conf" <<CONF
+listeners.tcp.1 = 127.0.0.1:$AMQP_PORT
+loopback_users = none
+heartbeat = 30
+disk_free_limit.absolute = 200MB
+log.file.level = warning
+CONF
+  chown -R rabbitmq:rabbitmq "$RUN_DIR/rabbitmq"
+  log "starting RabbitMQ on 127.0.0.1:$AMQP_PORT (takes 5 to 20 seconds)"
+  as_user rabbitmq "${rabbit_env[@]}" /usr/lib/rabbitmq/bin/rabbitmq-server -detached
+  # await_startup fails at once while the node has not registered yet, so poll it.
+  for _ in $(seq 60); do
+    rabbitmqctl await_startup --timeout 60 >/dev/null 2>&1 && return
+    sleep 1
+  done
+  die "RabbitMQ did not start: see $RUN_DIR/rabbitmq/log"
+}
+
+stop_all() {
+  if [ -f "$RUN_DIR/postgres/postmaster.pid" ]; then
+    as_user postgres "$PG_BIN/pg_ctl" -D "$RUN_DIR/postgres" -m fast -w stop >/dev/null 2>&1 || true
+  fi
+  [ -f "$RUN_DIR/redis/redis.pid" ] && redis-cli -p "$REDIS_PORT" shutdown nosave >/dev/null 2>&1 || true
+  [ -d "$RUN_DIR/rabbitmq" ] && rabbitmqctl stop >/dev/null 2>&1 || true
+  log "servers stopped"
+}
+
+case "${1:-start}" in
+  start) mkdir -p "$RUN_DIR"; start_postgres; start_redis; start_rabbitmq ;;
+  stop) stop_all ;;
+  status) pg_up && echo "postgres up" || echo "postgres down"; redis_up && echo "redis up" || echo "redis down"
+          amqp_up && echo "rabbitmq up" || echo "rabbitmq down" ;;
+  rabbitmqctl) shift; rabbitmqctl "$@" ;;
+  *) die "usage: $0 start|stop|status|rabbitmqctl ARGS" ;;
+esac
