@@ -52,26 +52,28 @@ public final class AMQPConnection: @unchecked Sendable {
 
     public func declare(_ topology: AMQPTopology) throws {
         for exchange in topology.exchanges {
-            amqp_exchange_declare(state, channel, amqp_cstring_bytes(exchange.name), amqp_cstring_bytes(exchange.type),
-                                  0, 1, 0, 0, amqp_empty_table)
+            withAMQPBytes(exchange.name, exchange.type) { b in
+                _ = amqp_exchange_declare(state, channel, b[0], b[1], 0, 1, 0, 0, amqp_empty_table)
+            }
             try check(amqp_get_rpc_reply(state), "exchange.declare \(exchange.name)")
         }
         for queue in topology.queues {
             try withTable(queue.arguments) { table in
-                amqp_queue_declare(state, channel, amqp_cstring_bytes(queue.name), 0, 1, 0, 0, table)
+                withAMQPBytes(queue.name) { _ = amqp_queue_declare(state, channel, $0[0], 0, 1, 0, 0, table) }
                 try check(amqp_get_rpc_reply(state), "queue.declare \(queue.name)")
             }
         }
         for binding in topology.bindings {
-            amqp_queue_bind(state, channel, amqp_cstring_bytes(binding.queue), amqp_cstring_bytes(binding.exchange),
-                            amqp_cstring_bytes(binding.routingKey), amqp_empty_table)
+            withAMQPBytes(binding.queue, binding.exchange, binding.routingKey) { b in
+                _ = amqp_queue_bind(state, channel, b[0], b[1], b[2], amqp_empty_table)
+            }
             try check(amqp_get_rpc_reply(state), "queue.bind \(binding.queue)")
         }
     }
 
     /// Depth and consumers of a queue (a passive declare: fails with 404 if it does not exist).
     public func inspect(queue: String) throws -> AMQPQueueState {
-        guard let ok = amqp_queue_declare(state, channel, amqp_cstring_bytes(queue), 1, 0, 0, 0, amqp_empty_table) else {
+        guard let ok = withAMQPBytes(queue, body: { amqp_queue_declare(state, channel, $0[0], 1, 0, 0, 0, amqp_empty_table) }) else {
             try check(amqp_get_rpc_reply(state), "queue.declare passive \(queue)")
             throw AMQPError(.connection, "queue.declare returned nothing")
         }
@@ -80,7 +82,7 @@ public final class AMQPConnection: @unchecked Sendable {
 
     @discardableResult
     public func purge(queue: String) throws -> Int {
-        guard let ok = amqp_queue_purge(state, channel, amqp_cstring_bytes(queue)) else {
+        guard let ok = withAMQPBytes(queue, body: { amqp_queue_purge(state, channel, $0[0]) }) else {
             try check(amqp_get_rpc_reply(state), "queue.purge \(queue)")
             throw AMQPError(.connection, "queue.purge returned nothing")
         }
@@ -88,7 +90,7 @@ public final class AMQPConnection: @unchecked Sendable {
     }
 
     public func deleteQueue(_ queue: String) throws {
-        amqp_queue_delete(state, channel, amqp_cstring_bytes(queue), 0, 0)
+        withAMQPBytes(queue) { _ = amqp_queue_delete(state, channel, $0[0], 0, 0) }
         try check(amqp_get_rpc_reply(state), "queue.delete \(queue)")
     }
 
@@ -104,23 +106,18 @@ public final class AMQPConnection: @unchecked Sendable {
     /// Sends one message without waiting. `mandatory` makes the broker return it if no queue
     /// is bound for the routing key, rather than dropping it.
     public func send(_ message: AMQPOutgoingMessage, exchange: String, routingKey: String, mandatory: Bool = true) throws {
-        let status = message.messageID.withCString { messageID in
-            message.contentType.withCString { contentType in
-                (message.type ?? "").withCString { type in
-                    var properties = amqp_basic_properties_t()
-                    properties._flags = amqp_flags_t(AMQP_BASIC_CONTENT_TYPE_FLAG | AMQP_BASIC_DELIVERY_MODE_FLAG
-                        | AMQP_BASIC_MESSAGE_ID_FLAG | AMQP_BASIC_TIMESTAMP_FLAG | (message.type == nil ? 0 : AMQP_BASIC_TYPE_FLAG))
-                    properties.content_type = amqp_cstring_bytes(contentType)
-                    properties.delivery_mode = 2
-                    properties.message_id = amqp_cstring_bytes(messageID)
-                    properties.type = amqp_cstring_bytes(type)
-                    properties.timestamp = UInt64(message.timestamp.timeIntervalSince1970)
-                    return message.body.withUnsafeBytes { body in
-                        amqp_basic_publish(state, channel, amqp_cstring_bytes(exchange), amqp_cstring_bytes(routingKey),
-                                           mandatory ? 1 : 0, 0, &properties,
-                                           amqp_bytes_t(len: body.count, bytes: UnsafeMutableRawPointer(mutating: body.baseAddress)))
-                    }
-                }
+        let status = withAMQPBytes(exchange, routingKey, message.contentType, message.messageID, message.type ?? "") { b in
+            var properties = amqp_basic_properties_t()
+            properties._flags = amqp_flags_t(AMQP_BASIC_CONTENT_TYPE_FLAG | AMQP_BASIC_DELIVERY_MODE_FLAG
+                | AMQP_BASIC_MESSAGE_ID_FLAG | AMQP_BASIC_TIMESTAMP_FLAG | (message.type == nil ? 0 : AMQP_BASIC_TYPE_FLAG))
+            properties.content_type = b[2]
+            properties.delivery_mode = 2
+            properties.message_id = b[3]
+            properties.type = b[4]
+            properties.timestamp = UInt64(message.timestamp.timeIntervalSince1970)
+            return message.body.withUnsafeBytes { body in
+                amqp_basic_publish(state, channel, b[0], b[1], mandatory ? 1 : 0, 0, &properties,
+                                   amqp_bytes_t(len: body.count, bytes: UnsafeMutableRawPointer(mutating: body.baseAddress)))
             }
         }
         guard status == AMQP_STATUS_OK.rawValue else {
@@ -133,13 +130,13 @@ public final class AMQPConnection: @unchecked Sendable {
     func startConsuming(queue: String, prefetch: Int) throws {
         amqp_basic_qos(state, channel, 0, UInt16(clamping: prefetch), 0)
         try check(amqp_get_rpc_reply(state), "basic.qos")
-        amqp_basic_consume(state, channel, amqp_cstring_bytes(queue), amqp_empty_bytes, 0, 0, 0, amqp_empty_table)
+        withAMQPBytes(queue) { _ = amqp_basic_consume(state, channel, $0[0], amqp_empty_bytes, 0, 0, 0, amqp_empty_table) }
         try check(amqp_get_rpc_reply(state), "basic.consume \(queue)")
     }
 
     /// Fetches one message synchronously (`basic.get`), for operators' tools; nil when empty.
     public func get(queue: String) throws -> AMQPDelivery? {
-        let reply = amqp_basic_get(state, channel, amqp_cstring_bytes(queue), 0)
+        let reply = withAMQPBytes(queue) { amqp_basic_get(state, channel, $0[0], 0) }
         try check(reply, "basic.get \(queue)")
         guard reply.reply.id == switchyard_basic_get_ok_method, let ok = reply.reply.decoded?.assumingMemoryBound(to: amqp_basic_get_ok_t.self) else {
             return nil
@@ -266,6 +263,14 @@ public final class AMQPConnection: @unchecked Sendable {
     }
 }
 
+
+/// librabbitmq keeps the pointer of an `amqp_bytes_t`, and a Swift String bridged to
+/// `const char *` lives only for one call: copy the strings, lend them to `body`, free them.
+func withAMQPBytes<R>(_ strings: String..., body: ([amqp_bytes_t]) throws -> R) rethrows -> R {
+    let copies = strings.map { strdup($0)! }
+    defer { copies.forEach { free($0) } }
+    return try body(copies.map { amqp_bytes_t(len: strlen($0), bytes: UnsafeMutableRawPointer($0)) })
+}
 
 extension amqp_bytes_t {
     var string: String {

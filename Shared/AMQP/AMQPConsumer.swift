@@ -106,8 +106,8 @@ public final class AMQPConsumer: Sendable {
         var backoff = Backoff()
         defer {
             connection?.close()
-            close(wakePipe.read)
-            close(wakePipe.write)
+            Glibc.close(wakePipe.read)
+            Glibc.close(wakePipe.write)
             stream.finish()
             finished.signal()
         }

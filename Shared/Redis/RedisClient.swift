@@ -31,14 +31,14 @@ public final class RedisClient: Sendable {
     /// back to `EVAL` when the server forgot it.
     public func evaluate(_ script: RedisScript, keys: [any RedisArgument], arguments: [any RedisArgument]) async throws -> RedisValue {
         let known = scriptHashes.withLock { $0[script.source] }
-        return try await pool.withConnection { [scriptHashes] connection in
+        return try await pool.withConnection { [self] connection in
             let tail: [any RedisArgument] = [keys.count] + keys + arguments
             let sha: String
             if let known { sha = known } else {
                 guard let loaded = try connection.send(["SCRIPT", "LOAD", script.source]).string else {
                     throw RedisError(.unexpectedReply, "SCRIPT LOAD returned no hash")
                 }
-                scriptHashes.withLock { $0[script.source] = loaded }
+                self.scriptHashes.withLock { $0[script.source] = loaded }
                 sha = loaded
             }
             do {
