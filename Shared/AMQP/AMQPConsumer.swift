@@ -10,7 +10,7 @@ import Glibc
 /// Consumes one queue with a prefetch window and manual acknowledgements.
 ///
 /// One thread owns the connection (librabbitmq is not thread-safe): it reads deliveries into
-/// ``deliveries`` and applies the acks and nacks that handlers post from any task. It sleeps in
+/// a buffer (``deliveries`` one by one, ``nextBatch(limit:)`` many at a time) and applies the acks and nacks that handlers post from any task. It sleeps in
 /// `poll` on the socket and on a wake-up pipe, so an ack goes out at once without busy-waiting,
 /// and it wakes at least every second to keep heartbeats flowing. When the connection breaks
 /// it reconnects with backoff, redeclares the topology, and consumes again; the broker
@@ -28,8 +28,7 @@ public final class AMQPConsumer: Sendable {
     }
 
     public let queue: String
-    public let deliveries: AsyncStream<AMQPDelivery>
-    private let stream: AsyncStream<AMQPDelivery>.Continuation
+    private let buffer = DeliveryBuffer()
     private let url: AMQPURL
     private let prefetch: Int
     private let topology: AMQPTopology
@@ -46,7 +45,6 @@ public final class AMQPConsumer: Sendable {
         self.prefetch = prefetch
         self.topology = topology
         self.logger = logger
-        (deliveries, stream) = AsyncStream.makeStream(of: AMQPDelivery.self)
         var fds: [Int32] = [0, 0]
         precondition(pipe(&fds) == 0, "cannot create a pipe")
         _ = fcntl(fds[0], F_SETFL, fcntl(fds[0], F_GETFL) | O_NONBLOCK)
@@ -56,6 +54,11 @@ public final class AMQPConsumer: Sendable {
         thread.name = "amqp-consumer-\(queue)"
         thread.start()
     }
+
+    public var deliveries: AMQPDeliveries { AMQPDeliveries(buffer: buffer) }
+
+    /// Up to `limit` deliveries, waiting for at least one; empty once consuming has stopped.
+    public func nextBatch(limit: Int) async -> [AMQPDelivery] { await buffer.next(limit: limit) }
 
     /// How many times this consumer has connected (1 after start, more after reconnects).
     public var connectionCount: Int { connections.load(ordering: .relaxed) }
@@ -69,9 +72,10 @@ public final class AMQPConsumer: Sendable {
     }
 
     /// Stops taking new deliveries and ends ``deliveries``; acks still go out until ``close()``.
+    /// Deliveries not yet taken stay unacknowledged, so the broker gives them to another consumer.
     public func stopConsuming() {
         control.withLock { $0.consuming = false }
-        stream.finish()
+        buffer.finish()
         signal()
     }
 
@@ -108,7 +112,7 @@ public final class AMQPConsumer: Sendable {
             connection?.close()
             Glibc.close(wakePipe.read)
             Glibc.close(wakePipe.write)
-            stream.finish()
+            buffer.finish()
             finished.signal()
         }
         while true {
@@ -173,7 +177,7 @@ public final class AMQPConsumer: Sendable {
                 defer { amqp_destroy_envelope(&envelope) }
                 // After stopConsuming, deliveries already in flight are left unacked: close requeues them.
                 guard consuming else { continue }
-                stream.yield(AMQPDelivery(message: envelope.message, deliveryTag: envelope.delivery_tag,
+                buffer.append(AMQPDelivery(message: envelope.message, deliveryTag: envelope.delivery_tag,
                                           redelivered: envelope.redelivered != 0, exchange: envelope.exchange.string,
                                           routingKey: envelope.routing_key.string, generation: generation))
             case AMQP_RESPONSE_LIBRARY_EXCEPTION where reply.library_error == AMQP_STATUS_TIMEOUT.rawValue:

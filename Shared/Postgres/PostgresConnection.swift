@@ -24,6 +24,8 @@ public final class PostgresConnection: PooledConnection, @unchecked Sendable {
             PQfinish(connection)
             throw PostgresError(.connection, message)
         }
+        // Server notices ("relation already exists, skipping") are not errors: keep them off stderr.
+        PQsetNoticeProcessor(connection, { _, _ in }, nil)
         self.handle = connection
     }
 
@@ -46,6 +48,14 @@ public final class PostgresConnection: PooledConnection, @unchecked Sendable {
         defer { PQclear(raw) }
         let result = try check(raw, sql: sql, expecting: [PGRES_COMMAND_OK, PGRES_TUPLES_OK])
         return PostgresCommandResult(rows: readRows(result), affectedRows: Int(String(cString: PQcmdTuples(result))) ?? 0)
+    }
+
+    /// Runs several `;`-separated statements with no parameters (the simple query protocol),
+    /// as migrations need.
+    public func executeScript(_ sql: String) throws {
+        let raw = PQexec(handle, sql)
+        defer { PQclear(raw) }
+        try check(raw, sql: sql, expecting: [PGRES_COMMAND_OK, PGRES_TUPLES_OK, PGRES_EMPTY_QUERY])
     }
 
     /// Runs `body` inside BEGIN/COMMIT; any error rolls back and is rethrown.

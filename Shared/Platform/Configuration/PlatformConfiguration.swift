@@ -1,0 +1,51 @@
+import AMQP
+import Foundation
+import Logging
+
+/// The four stages. Each is its own executable and scales on its own.
+public enum ServiceName: String, Sendable, CaseIterable {
+    case ingest, storage, processing, notification
+
+    /// Where the workers serve health and metrics when `METRICS_PORT` is not set.
+    var defaultMetricsPort: Int {
+        switch self {
+        case .ingest: 8080
+        case .storage: 9101
+        case .processing: 9102
+        case .notification: 9103
+        }
+    }
+}
+
+/// What every service reads from its environment (names as in API.md's configuration table).
+public struct PlatformConfiguration: Sendable {
+    public var service: ServiceName
+    public var databaseURL: String
+    public var redisURL: String
+    public var amqpURL: AMQPURL
+    /// The port for HTTP: the API port for ingest (`HTTP_PORT`), else `METRICS_PORT`.
+    public var port: Int
+    public var logLevel: Logger.Level
+    /// How many connections each process keeps to PostgreSQL and to Redis.
+    public var databasePoolSize: Int
+    public var redisPoolSize: Int
+    public var environment: EnvironmentReader
+
+    public init(service: ServiceName, environment: EnvironmentReader = EnvironmentReader()) throws {
+        self.service = service
+        self.environment = environment
+        databaseURL = try environment.url("DATABASE_URL", default: "postgres://switchyard@127.0.0.1:5432/switchyard",
+                                          schemes: ["postgres", "postgresql"])
+        redisURL = try environment.url("REDIS_URL", default: "redis://127.0.0.1:6379/0", schemes: ["redis"])
+        let amqp = try environment.url("AMQP_URL", default: "amqp://guest:guest@127.0.0.1:5672/%2F", schemes: ["amqp"])
+        do { amqpURL = try AMQPURL(amqp) } catch { throw ConfigurationError(variable: "AMQP_URL", problem: "\(error)") }
+        port = service == .ingest
+            ? try environment.int("HTTP_PORT", default: 8080, in: 1...65535)
+            : try environment.int("METRICS_PORT", default: service.defaultMetricsPort, in: 1...65535)
+        let level = try environment.oneOf("LOG_LEVEL", default: "info",
+                                          allowed: Logger.Level.allCases.map(\.rawValue))
+        logLevel = Logger.Level(rawValue: level)!
+        databasePoolSize = try environment.int("DATABASE_POOL_SIZE", default: 8, in: 1...200)
+        redisPoolSize = try environment.int("REDIS_POOL_SIZE", default: 8, in: 1...200)
+    }
+}

@@ -1,0 +1,70 @@
+import Foundation
+import Logging
+import Postgres
+
+/// Applies the versioned SQL files in `Migrations/` (named `NNNN_description.sql`) in order,
+/// each once and each in its own transaction, recording them in `schema_migrations`.
+///
+/// Several processes may start at once (every service migrates at start): a transaction-level
+/// advisory lock makes them take turns, and the loser finds the work done.
+public struct Migrator: Sendable {
+    public struct Migration: Sendable {
+        public let version: Int
+        public let name: String
+        public let sql: String
+    }
+
+    /// An arbitrary constant all Switchyard processes agree on.
+    static let lockKey = 0x5357_4954_4348  // "SWITCH"
+
+    public let migrations: [Migration]
+
+    public init(migrations: [Migration]) { self.migrations = migrations.sorted { $0.version < $1.version } }
+
+    /// The migrations shipped with the platform (resources of this module).
+    public static func bundled() throws -> Migrator {
+        guard let folder = Bundle.module.url(forResource: "Migrations", withExtension: nil) else {
+            throw PostgresError(.decoding, "the Migrations resource folder is missing from the build")
+        }
+        let files = try FileManager.default.contentsOfDirectory(at: folder, includingPropertiesForKeys: nil)
+            .filter { $0.pathExtension == "sql" }
+        let migrations = try files.map { file -> Migration in
+            let name = file.deletingPathExtension().lastPathComponent
+            guard let version = Int(name.prefix { $0.isNumber }) else {
+                throw PostgresError(.decoding, "migration file \(file.lastPathComponent) does not start with a version number")
+            }
+            return Migration(version: version, name: name, sql: try String(contentsOf: file, encoding: .utf8))
+        }
+        return Migrator(migrations: migrations)
+    }
+
+    /// Applies what is missing; returns the names applied by this call.
+    @discardableResult
+    public func migrate(_ pool: PostgresPool, logger: Logger) async throws -> [String] {
+        try await pool.withConnection { [migrations] connection in
+            try connection.execute("""
+                CREATE TABLE IF NOT EXISTS schema_migrations (
+                    version integer PRIMARY KEY,
+                    name text NOT NULL,
+                    applied_at timestamptz NOT NULL DEFAULT now())
+                """)
+            var applied: [String] = []
+            for migration in migrations {
+                let done = try connection.transaction { connection -> Bool in
+                    try connection.execute("SELECT pg_advisory_xact_lock($1)", [Migrator.lockKey])
+                    let seen = try connection.query("SELECT 1 FROM schema_migrations WHERE version = $1", [migration.version])
+                    guard seen.isEmpty else { return false }
+                    try connection.executeScript(migration.sql)
+                    try connection.execute("INSERT INTO schema_migrations (version, name) VALUES ($1, $2)",
+                                           [migration.version, migration.name])
+                    return true
+                }
+                if done {
+                    logger.info("applied migration", metadata: ["migration": "\(migration.name)"])
+                    applied.append(migration.name)
+                }
+            }
+            return applied
+        }
+    }
+}

@@ -1,0 +1,35 @@
+import AMQP
+import Foundation
+import Logging
+
+/// Publishes envelopes to work queues with publisher confirms: when `send` returns, the
+/// broker has the message on disk. This is the only way services hand work to each other.
+public final class MessageBus: Sendable {
+    private let publisher: AMQPPublisher
+
+    public init(url: AMQPURL, queues: [WorkQueue], publishTimeout: Duration = .seconds(10), logger: Logger) {
+        publisher = AMQPPublisher(url: url, topology: queues.topology, publishTimeout: publishTimeout, logger: logger)
+    }
+
+    public func send<Payload>(_ envelope: MessageEnvelope<Payload>, to queue: WorkQueue) async throws {
+        try await publish(envelope, exchange: WorkQueue.workExchange, routingKey: queue.routingKey)
+    }
+
+    /// Sends many envelopes at once; their confirms share round trips.
+    public func send<Payload>(_ envelopes: [MessageEnvelope<Payload>], to queue: WorkQueue) async throws {
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for envelope in envelopes {
+                group.addTask { try await self.send(envelope, to: queue) }
+            }
+            try await group.waitForAll()
+        }
+    }
+
+    func publish<Payload>(_ envelope: MessageEnvelope<Payload>, exchange: String, routingKey: String) async throws {
+        let message = AMQPOutgoingMessage(body: try EnvelopeCoding.encode(envelope),
+                                          messageID: envelope.id.uuidString.lowercased(), type: envelope.type)
+        try await publisher.publish(message, exchange: exchange, routingKey: routingKey)
+    }
+
+    public func close() async { await publisher.close() }
+}

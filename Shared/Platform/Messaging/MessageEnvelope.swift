@@ -1,0 +1,58 @@
+import Foundation
+
+/// The one shape of every message on the bus: a JSON document carrying the payload and what
+/// operators need to trace it (its id, type, attempt, the HTTP request that caused it, times).
+public struct MessageEnvelope<Payload: Codable & Sendable>: Codable, Sendable {
+    /// Unique per logical message and kept across retries: consumers deduplicate on it.
+    public var id: UUID
+    /// What the payload is, e.g. `sms.accepted`.
+    public var type: String
+    /// 1 for the first delivery attempt; incremented each time the message goes to a retry queue.
+    public var attempt: Int
+    /// The `X-Request-Id` of the HTTP request that started this chain of work.
+    public var requestID: String?
+    public var createdAt: Date
+    /// Why the previous attempt failed (set on retries and dead letters).
+    public var lastError: String?
+    public var payload: Payload
+
+    public init(id: UUID = UUID(), type: String, requestID: String?, createdAt: Date = Date(), payload: Payload) {
+        self.id = id
+        self.type = type
+        self.attempt = 1
+        self.requestID = requestID
+        self.createdAt = createdAt
+        self.payload = payload
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case id, type, attempt, payload
+        case requestID = "request_id"
+        case createdAt = "created_at"
+        case lastError = "last_error"
+    }
+}
+
+/// One JSON coder configuration for the bus: RFC 3339 dates with fractional seconds.
+public enum EnvelopeCoding {
+    public static func encode<T: Encodable>(_ value: T) throws -> [UInt8] {
+        let encoder = JSONEncoder()
+        encoder.dateEncodingStrategy = .custom { date, encoder in
+            var container = encoder.singleValueContainer()
+            try container.encode(date.formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true)))
+        }
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return Array(try encoder.encode(value))
+    }
+
+    public static func decode<T: Decodable>(_ type: T.Type, from bytes: [UInt8]) throws -> T {
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .custom { decoder in
+            let text = try decoder.singleValueContainer().decode(String.self)
+            if let date = try? Date(text, strategy: Date.ISO8601FormatStyle(includingFractionalSeconds: true)) { return date }
+            if let date = try? Date(text, strategy: Date.ISO8601FormatStyle()) { return date }
+            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "not an RFC 3339 date: \(text)"))
+        }
+        return try decoder.decode(type, from: Data(bytes))
+    }
+}

@@ -1,0 +1,144 @@
+import AMQP
+import Foundation
+import Logging
+import Metrics
+import ServiceLifecycle
+
+/// Runs a ``MessageHandler`` over its queue as a long-running service.
+///
+/// For each batch: decode, handle, then ack. A failed message is republished (with confirms)
+/// to its next retry tier, or to the dead-letter queue once `maxAttempts` is reached, and only
+/// then acked, so it is never dropped. On SIGTERM the worker stops taking deliveries, finishes
+/// the batch in hand, and closes; anything unacked goes back to the queue.
+public final class QueueWorker<Handler: MessageHandler>: Service, Sendable {
+    private let handler: Handler
+    private let url: AMQPURL
+    private let bus: MessageBus
+    private let prefetch: Int
+    private let logger: Logger
+    private let metrics: WorkerMetrics
+
+    public init(handler: Handler, url: AMQPURL, bus: MessageBus, prefetch: Int? = nil, logger: Logger) {
+        self.handler = handler
+        self.url = url
+        self.bus = bus
+        self.prefetch = prefetch ?? max(handler.batchSize * 2, 50)
+        var logger = logger
+        logger[metadataKey: "queue"] = "\(handler.queue.name)"
+        self.logger = logger
+        self.metrics = WorkerMetrics(queue: handler.queue.name)
+    }
+
+    public func run() async throws {
+        let consumer = AMQPConsumer(url: url, queue: handler.queue.name, prefetch: prefetch,
+                                    topology: handler.queue.topology, logger: logger)
+        logger.info("consuming")
+        await withGracefulShutdownHandler {
+            while true {
+                let deliveries = await consumer.nextBatch(limit: handler.batchSize)
+                if deliveries.isEmpty { break }
+                await process(deliveries, consumer: consumer)
+            }
+        } onGracefulShutdown: {
+            consumer.stopConsuming()
+        }
+        await consumer.close()
+        logger.info("stopped consuming")
+    }
+
+    private func process(_ deliveries: [AMQPDelivery], consumer: AMQPConsumer) async {
+        metrics.consumed.increment(by: deliveries.count)
+        var decoded: [(AMQPDelivery, MessageEnvelope<Handler.Payload>)] = []
+        for delivery in deliveries {
+            do {
+                decoded.append((delivery, try EnvelopeCoding.decode(MessageEnvelope<Handler.Payload>.self, from: delivery.body)))
+            } catch {
+                await deadLetterUndecodable(delivery, error: error, consumer: consumer)
+            }
+        }
+        guard !decoded.isEmpty else { return }
+        let started = ContinuousClock.now
+        do {
+            try await handler.handle(decoded.map(\.1))
+            metrics.handling.recordNanoseconds(Int64((ContinuousClock.now - started).nanoseconds))
+            for (delivery, _) in decoded { acknowledge(delivery, consumer: consumer) }
+        } catch where decoded.count > 1 {
+            logger.warning("batch failed; handling its messages one by one", metadata: ["error": "\(error)", "size": "\(decoded.count)"])
+            for (delivery, envelope) in decoded {
+                do {
+                    try await handler.handle([envelope])
+                    acknowledge(delivery, consumer: consumer)
+                } catch {
+                    await retryOrDeadLetter(delivery, envelope, error: error, consumer: consumer)
+                }
+            }
+        } catch {
+            await retryOrDeadLetter(decoded[0].0, decoded[0].1, error: error, consumer: consumer)
+        }
+    }
+
+    private func acknowledge(_ delivery: AMQPDelivery, consumer: AMQPConsumer) {
+        consumer.ack(delivery)
+        metrics.acked.increment()
+    }
+
+    private func retryOrDeadLetter(_ delivery: AMQPDelivery, _ envelope: MessageEnvelope<Handler.Payload>,
+                                   error: any Error, consumer: AMQPConsumer) async {
+        let queue = handler.queue
+        var next = envelope
+        next.lastError = String(describing: error)
+        let permanent = error is PermanentFailure
+        do {
+            if permanent || envelope.attempt >= queue.maxAttempts {
+                try await bus.publish(next, exchange: WorkQueue.deadExchange, routingKey: queue.routingKey)
+                metrics.deadLettered.increment()
+                logger.error("dead-lettered", metadata: ["message_id": "\(envelope.id)", "attempt": "\(envelope.attempt)",
+                                                        "request_id": "\(envelope.requestID ?? "-")", "error": "\(error)"])
+            } else {
+                next.attempt += 1
+                let tier = queue.retryTier(afterAttempt: envelope.attempt)
+                try await bus.publish(next, exchange: WorkQueue.retryExchange, routingKey: queue.retryQueue(tier: tier))
+                metrics.retried.increment()
+                logger.warning("will retry", metadata: ["message_id": "\(envelope.id)", "attempt": "\(envelope.attempt)",
+                                                       "delay": "\(queue.retryDelays[tier - 1])", "error": "\(error)"])
+            }
+            consumer.ack(delivery)
+        } catch {
+            // The broker did not take the retry copy: keep the original, which comes back later.
+            logger.error("could not schedule a retry; returning the message to its queue", metadata: ["error": "\(error)"])
+            consumer.nack(delivery, requeue: true)
+        }
+    }
+
+    /// A body that is not a valid envelope can never succeed: park it as it is for an operator.
+    private func deadLetterUndecodable(_ delivery: AMQPDelivery, error: any Error, consumer: AMQPConsumer) async {
+        logger.error("undecodable message dead-lettered", metadata: ["message_id": "\(delivery.messageID ?? "-")", "error": "\(error)"])
+        // Rejecting without requeue sends it through the queue's own dead-letter exchange.
+        consumer.nack(delivery, requeue: false)
+        metrics.deadLettered.increment()
+    }
+}
+
+/// Per-queue counters and the handling-time histogram, exported at `/metrics`.
+struct WorkerMetrics: Sendable {
+    let consumed: Counter
+    let acked: Counter
+    let retried: Counter
+    let deadLettered: Counter
+    let handling: Timer
+
+    init(queue: String) {
+        func counter(_ outcome: String) -> Counter {
+            Counter(label: "switchyard_messages_total", dimensions: [("queue", queue), ("outcome", outcome)])
+        }
+        consumed = counter("consumed")
+        acked = counter("acked")
+        retried = counter("retried")
+        deadLettered = counter("dead_lettered")
+        handling = Timer(label: "switchyard_message_handling_seconds", dimensions: [("queue", queue)])
+    }
+}
+
+extension Duration {
+    var nanoseconds: Int64 { components.seconds * 1_000_000_000 + components.attoseconds / 1_000_000_000 }
+}

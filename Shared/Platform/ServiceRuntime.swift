@@ -1,0 +1,109 @@
+import AMQP
+import Foundation
+import Hummingbird
+import Logging
+import Metrics
+import Postgres
+import Prometheus
+import Redis
+import ServiceLifecycle
+
+/// What a Switchyard process stands on: configuration, logging, metrics, the PostgreSQL pool,
+/// the Redis client and the message bus, connected and migrated. Each `main` starts one, lists
+/// the parts its stage runs, and hands them to `run`.
+public struct ServiceRuntime: Sendable {
+    public let configuration: PlatformConfiguration
+    public let logger: Logger
+    public let database: PostgresPool
+    public let redis: RedisClient
+    public let bus: MessageBus
+    public let metricsRegistry: PrometheusCollectorRegistry
+    public let readiness: ReadinessProbe
+
+    /// Reads the environment (exiting with a message naming the variable when a value is bad),
+    /// sets up logging and metrics, connects, and applies the migrations.
+    public static func start(_ service: ServiceName, queues: [WorkQueue],
+                             environment: EnvironmentReader = EnvironmentReader()) async -> ServiceRuntime {
+        let configuration: PlatformConfiguration
+        do {
+            configuration = try PlatformConfiguration(service: service, environment: environment)
+        } catch {
+            FileHandle.standardError.write(Data("\(service.rawValue): \(error)\n".utf8))
+            exit(78)  // EX_CONFIG
+        }
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = configuration.logLevel
+            return handler
+        }
+        let registry = PrometheusCollectorRegistry()
+        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
+
+        var logger = Logger(label: "switchyard.\(service.rawValue)")
+        logger.logLevel = configuration.logLevel
+        let database = PostgresPool(url: configuration.databaseURL, size: configuration.databasePoolSize,
+                                    applicationName: "switchyard-\(service.rawValue)")
+        let redis = RedisClient(url: configuration.redisURL, size: configuration.redisPoolSize)
+        let bus = MessageBus(url: configuration.amqpURL, queues: queues, logger: logger)
+        let runtime = ServiceRuntime(configuration: configuration, logger: logger, database: database, redis: redis,
+                                     bus: bus, metricsRegistry: registry,
+                                     readiness: ReadinessProbe(database: database, redis: redis, amqpURL: configuration.amqpURL))
+        await runtime.migrateWhenDatabaseAnswers()
+        return runtime
+    }
+
+    /// The database may still be starting (compose, Kubernetes): retry for a minute before giving up.
+    private func migrateWhenDatabaseAnswers() async {
+        var delay = Duration.milliseconds(250)
+        let deadline = ContinuousClock.now + .seconds(60)
+        while true {
+            do {
+                try await Migrator.bundled().migrate(database, logger: logger)
+                return
+            } catch let error as PostgresError where error.kind == .connection && ContinuousClock.now < deadline {
+                logger.warning("database not reachable yet; retrying", metadata: ["error": "\(error)"])
+                try? await Task.sleep(for: delay)
+                delay = min(delay * 2, .seconds(5))
+            } catch {
+                logger.critical("migrations failed", metadata: ["error": "\(error)"])
+                exit(1)
+            }
+        }
+    }
+
+    /// A consumer service for one handler, retrying and dead-lettering through this bus.
+    public func worker<Handler: MessageHandler>(_ handler: Handler) -> QueueWorker<Handler> {
+        QueueWorker(handler: handler, url: configuration.amqpURL, bus: bus, logger: logger)
+    }
+
+    public var operationsRoutes: OperationsRoutes {
+        OperationsRoutes(readiness: readiness, registry: metricsRegistry, service: configuration.service)
+    }
+
+    /// Serves `router` on the configured port next to `services`, until SIGTERM or SIGINT; then
+    /// stops the services, drains the bus, and closes every connection.
+    public func run<Responder: HTTPResponderBuilder>(router: Responder, services: [any Service]) async throws
+    where Responder.Responder.Context: InitializableFromSource<ApplicationRequestContextSource> {
+        let app = Application(router: router, configuration: .init(address: .hostname("0.0.0.0", port: configuration.port),
+                                                                   serverName: "switchyard-\(configuration.service.rawValue)"),
+                              logger: logger)
+        // Shut down in reverse order: the workers stop taking messages first, the HTTP server
+        // (health and metrics) last. Past 8 s, whatever still runs is cancelled, so the
+        // process exits within Kubernetes' default 10 s grace period.
+        var group = ServiceGroupConfiguration(services: [app] + services, gracefulShutdownSignals: [.sigterm, .sigint],
+                                              logger: logger)
+        group.maximumGracefulShutdownDuration = .seconds(8)
+        try await ServiceGroup(configuration: group).run()
+        await bus.close()
+        await redis.close()
+        await database.close()
+        logger.info("stopped")
+    }
+
+    /// A worker's whole HTTP surface: health and metrics.
+    public func runWorkers(_ services: [any Service]) async throws {
+        let router = Router()
+        operationsRoutes.add(to: router)
+        try await run(router: router, services: services)
+    }
+}
