@@ -80,9 +80,11 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], path: "Benchmarks/Swift"),
 
-        .testTarget(name: "ClientTests", dependencies: ["AMQP", "Redis", "Postgres"], path: "Tests/ClientTests"),
+        // Tests talk to the real servers that `make test` starts on loopback.
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
+        .testTarget(name: "ClientTests", dependencies: ["AMQP", "Redis", "Postgres", "TestSupport"], path: "Tests/ClientTests"),
         .testTarget(name: "PlatformTests", dependencies: [
-            "Platform", .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            "Platform", "TestSupport", .product(name: "AsyncHTTPClient", package: "async-http-client"),
         ], path: "Tests/PlatformTests"),
     ]
 )

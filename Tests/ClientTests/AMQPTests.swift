@@ -1,6 +1,7 @@
 import AMQP
 import Foundation
 import Logging
+import TestSupport
 import Testing
 
 @Suite("AMQP client (librabbitmq)", .serialized)

@@ -1,5 +1,6 @@
 import Foundation
 import Redis
+import TestSupport
 import Testing
 
 @Suite("Redis client (hiredis)")

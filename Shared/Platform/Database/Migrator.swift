@@ -12,14 +12,24 @@ public struct Migrator: Sendable {
         public let version: Int
         public let name: String
         public let sql: String
+        public init(version: Int, name: String, sql: String) {
+            self.version = version
+            self.name = name
+            self.sql = sql
+        }
     }
 
     /// An arbitrary constant all Switchyard processes agree on.
     static let lockKey = 0x5357_4954_4348  // "SWITCH"
 
     public let migrations: [Migration]
+    /// Where applied versions are recorded (tests use a table of their own).
+    public let table: String
 
-    public init(migrations: [Migration]) { self.migrations = migrations.sorted { $0.version < $1.version } }
+    public init(migrations: [Migration], table: String = "schema_migrations") {
+        self.migrations = migrations.sorted { $0.version < $1.version }
+        self.table = table
+    }
 
     /// The migrations shipped with the platform (resources of this module).
     public static func bundled() throws -> Migrator {
@@ -41,21 +51,25 @@ public struct Migrator: Sendable {
     /// Applies what is missing; returns the names applied by this call.
     @discardableResult
     public func migrate(_ pool: PostgresPool, logger: Logger) async throws -> [String] {
-        try await pool.withConnection { [migrations] connection in
-            try connection.execute("""
-                CREATE TABLE IF NOT EXISTS schema_migrations (
-                    version integer PRIMARY KEY,
-                    name text NOT NULL,
-                    applied_at timestamptz NOT NULL DEFAULT now())
-                """)
+        try await pool.withConnection { [migrations, table] connection in
+            // Even CREATE TABLE IF NOT EXISTS races with itself, so it takes the lock too.
+            try connection.transaction { connection in
+                try connection.execute("SELECT pg_advisory_xact_lock($1)", [Migrator.lockKey])
+                try connection.execute("""
+                    CREATE TABLE IF NOT EXISTS \(table) (
+                        version integer PRIMARY KEY,
+                        name text NOT NULL,
+                        applied_at timestamptz NOT NULL DEFAULT now())
+                    """)
+            }
             var applied: [String] = []
             for migration in migrations {
                 let done = try connection.transaction { connection -> Bool in
                     try connection.execute("SELECT pg_advisory_xact_lock($1)", [Migrator.lockKey])
-                    let seen = try connection.query("SELECT 1 FROM schema_migrations WHERE version = $1", [migration.version])
+                    let seen = try connection.query("SELECT 1 FROM \(table) WHERE version = $1", [migration.version])
                     guard seen.isEmpty else { return false }
                     try connection.executeScript(migration.sql)
-                    try connection.execute("INSERT INTO schema_migrations (version, name) VALUES ($1, $2)",
+                    try connection.execute("INSERT INTO \(table) (version, name) VALUES ($1, $2)",
                                            [migration.version, migration.name])
                     return true
                 }

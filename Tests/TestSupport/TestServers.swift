@@ -2,16 +2,18 @@ import Foundation
 
 /// The real servers the tests talk to: started on loopback by `make test`
 /// (scripts/servers.sh), addressed by the same variables the services read.
-enum TestServers {
-    static var databaseURL: String {
+public enum TestServers {
+    public static var databaseURL: String {
         ProcessInfo.processInfo.environment["TEST_DATABASE_URL"] ?? "postgres://switchyard@127.0.0.1:5432/switchyard_test"
     }
-    static var redisURL: String { ProcessInfo.processInfo.environment["REDIS_URL"] ?? "redis://127.0.0.1:6379/0" }
-    static var amqpURL: String { ProcessInfo.processInfo.environment["AMQP_URL"] ?? "amqp://guest:guest@127.0.0.1:5672/%2F" }
+    public static var redisURL: String { ProcessInfo.processInfo.environment["REDIS_URL"] ?? "redis://127.0.0.1:6379/0" }
+    public static var amqpURL: String { ProcessInfo.processInfo.environment["AMQP_URL"] ?? "amqp://guest:guest@127.0.0.1:5672/%2F" }
+
+    /// The repository's root folder.
+    public static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
     /// Runs rabbitmqctl against the project's broker (to drop connections in tests).
-    static func rabbitmqctl(_ arguments: String...) throws {
-        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    public static func rabbitmqctl(_ arguments: String...) throws {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/bin/bash")
         process.arguments = [root.appendingPathComponent("scripts/servers.sh").path, "rabbitmqctl"] + arguments
@@ -20,5 +22,5 @@ enum TestServers {
         process.waitUntilExit()
     }
 
-    static func unique(_ prefix: String) -> String { "\(prefix)-\(UUID().uuidString.prefix(8).lowercased())" }
+    public static func unique(_ prefix: String) -> String { "\(prefix)-\(UUID().uuidString.prefix(8).lowercased())" }
 }

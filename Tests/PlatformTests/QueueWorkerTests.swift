@@ -1,0 +1,128 @@
+import AMQP
+import Foundation
+import Logging
+import Platform
+import Synchronization
+import TestSupport
+import Testing
+
+/// A handler that fails a chosen number of times per message, then succeeds.
+struct FlakyHandler: MessageHandler {
+    struct Payload: Codable, Sendable { var n: Int }
+    let queue: WorkQueue
+    let failuresBeforeSuccess: Int
+    let calls = Calls()
+    var batchSize: Int { 10 }
+
+    final class Calls: Sendable {
+        let byMessage = Mutex<[Int: Int]>([:])
+        func record(_ n: Int) -> Int { byMessage.withLock { $0[n, default: 0] += 1; return $0[n]! } }
+        var total: Int { byMessage.withLock { $0.values.reduce(0, +) } }
+    }
+
+    struct Boom: Error {}
+
+    func handle(_ batch: [MessageEnvelope<Payload>]) async throws {
+        // A batch fails as a whole if any message in it is due to fail; the worker then retries one by one.
+        for envelope in batch where calls.record(envelope.payload.n) <= failuresBeforeSuccess { throw Boom() }
+    }
+}
+
+@Suite("Queue worker: ack after commit, retries with delays, dead letters", .serialized)
+struct QueueWorkerTests {
+    let url = try! AMQPURL(TestServers.amqpURL)
+    let logger = Logger(label: "test.worker")
+
+    func deleteTopology(of queue: WorkQueue) throws {
+        let connection = try AMQPConnection(url: url)
+        for name in [queue.name, queue.deadLetterQueue] + queue.retryDelays.indices.map({ queue.retryQueue(tier: $0 + 1) }) {
+            try? connection.deleteQueue(name)
+        }
+    }
+
+    func waitUntil(_ timeout: Duration = .seconds(20), _ condition: () throws -> Bool) async throws {
+        let deadline = ContinuousClock.now + timeout
+        while try !condition() {
+            guard ContinuousClock.now < deadline else { Issue.record("condition not met within \(timeout)"); return }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+    }
+
+    @Test func messageThatAlwaysFailsEndsInTheDeadLetterQueueWithItsAttempts() async throws {
+        let queue = WorkQueue(name: TestServers.unique("test.dlq"), retryDelays: [.milliseconds(200), .milliseconds(400)], maxAttempts: 3)
+        let bus = MessageBus(url: url, queues: [queue], logger: logger)
+        let handler = FlakyHandler(queue: queue, failuresBeforeSuccess: .max)
+        let worker = QueueWorker(handler: handler, url: url, bus: bus, logger: logger)
+        let running = Task { try await worker.run() }
+
+        let started = ContinuousClock.now
+        var envelope = MessageEnvelope(type: "test.flaky", requestID: "req-123", payload: FlakyHandler.Payload(n: 1))
+        envelope.id = UUID()
+        try await bus.send(envelope, to: queue)
+
+        let inspector = try AMQPConnection(url: url)
+        try await waitUntil { try inspector.inspect(queue: queue.deadLetterQueue).messageCount == 1 }
+        let elapsed = ContinuousClock.now - started
+        let dead = try #require(try inspector.get(queue: queue.deadLetterQueue))
+        let parked = try EnvelopeCoding.decode(MessageEnvelope<FlakyHandler.Payload>.self, from: dead.body)
+        #expect(parked.id == envelope.id)
+        #expect(parked.attempt == 3)
+        #expect(parked.requestID == "req-123")
+        #expect(parked.lastError?.contains("Boom") == true)
+        #expect(handler.calls.total == 3)
+        // It waited in both retry tiers (200 ms, then 400 ms) before giving up.
+        #expect(elapsed >= .milliseconds(600))
+        #expect(try inspector.inspect(queue: queue.name).messageCount == 0)
+        try inspector.ack(dead)
+
+        running.cancel()
+        _ = try? await running.value
+        await bus.close()
+        try deleteTopology(of: queue)
+    }
+
+    @Test func transientFailuresAreRetriedAndEveryMessageIsHandledOnce() async throws {
+        let queue = WorkQueue(name: TestServers.unique("test.retry"), retryDelays: [.milliseconds(100)], maxAttempts: 5)
+        let bus = MessageBus(url: url, queues: [queue], logger: logger)
+        let handler = FlakyHandler(queue: queue, failuresBeforeSuccess: 1)
+        let worker = QueueWorker(handler: handler, url: url, bus: bus, logger: logger)
+        let running = Task { try await worker.run() }
+
+        let envelopes = (0..<50).map { MessageEnvelope(type: "test.flaky", requestID: nil, payload: FlakyHandler.Payload(n: $0)) }
+        try await bus.send(envelopes, to: queue)
+
+        let inspector = try AMQPConnection(url: url)
+        try await waitUntil {
+            handler.calls.byMessage.withLock { calls in calls.count == 50 && calls.values.allSatisfy { $0 >= 2 } }
+        }
+        try await waitUntil { try inspector.inspect(queue: queue.name).messageCount == 0 }
+        #expect(try inspector.inspect(queue: queue.deadLetterQueue).messageCount == 0)
+        #expect(try inspector.inspect(queue: queue.retryQueue(tier: 1)).messageCount == 0)
+
+        running.cancel()
+        _ = try? await running.value
+        await bus.close()
+        try deleteTopology(of: queue)
+    }
+
+    @Test func undecodableBodyIsDeadLetteredNotRetried() async throws {
+        let queue = WorkQueue(name: TestServers.unique("test.garbage"), retryDelays: [.milliseconds(100)], maxAttempts: 3)
+        let bus = MessageBus(url: url, queues: [queue], logger: logger)
+        let handler = FlakyHandler(queue: queue, failuresBeforeSuccess: 0)
+        let worker = QueueWorker(handler: handler, url: url, bus: bus, logger: logger)
+        let running = Task { try await worker.run() }
+
+        let publisher = AMQPPublisher(url: url, topology: queue.topology, logger: logger)
+        try await publisher.publish(AMQPOutgoingMessage(body: Array("not json".utf8)), exchange: WorkQueue.workExchange, routingKey: queue.routingKey)
+
+        let inspector = try AMQPConnection(url: url)
+        try await waitUntil { try inspector.inspect(queue: queue.deadLetterQueue).messageCount == 1 }
+        #expect(handler.calls.total == 0)
+
+        running.cancel()
+        _ = try? await running.value
+        await publisher.close()
+        await bus.close()
+        try deleteTopology(of: queue)
+    }
+}
