@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Starts (or stops) the three servers Switchyard needs, on loopback, with their data under
 # $RUN_DIR. A server that already answers is reused, so `make run` and `make test` can share.
-#   scripts/servers.sh start | stop | status
+#   scripts/servers.sh start | stop [postgres|redis|rabbitmq ...] | status | rabbitmqctl ARGS
+# With STARTED_FILE set, `start` writes there the names of the servers it started itself, so
+# that `make run` stops on Ctrl-C only what it started.
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
 
@@ -12,6 +14,8 @@ rabbit_env=(env HOME=/var/lib/rabbitmq
   RABBITMQ_PID_FILE="$RUN_DIR/rabbitmq/rabbitmq.pid" RABBITMQ_ENABLED_PLUGINS_FILE="$RUN_DIR/rabbitmq/enabled_plugins"
   RABBITMQ_CONFIG_FILE="$RUN_DIR/rabbitmq/rabbitmq")
 rabbitmqctl() { as_user rabbitmq "${rabbit_env[@]}" /usr/lib/rabbitmq/bin/rabbitmqctl "$@"; }
+
+started() { [ -n "${STARTED_FILE:-}" ] && echo "$1" >> "$STARTED_FILE" || true; }
 
 pg_up() { "$PG_BIN/pg_isready" -q -h 127.0.0.1 -p "$PG_PORT"; }
 redis_up() { redis-cli -h 127.0.0.1 -p "$REDIS_PORT" ping 2>/dev/null | grep -q PONG; }
@@ -26,6 +30,7 @@ start_postgres() {
       as_user postgres "$PG_BIN/initdb" -D "$data" -U postgres --auth=trust -E UTF8 --locale=C.UTF-8 >/dev/null
     fi
     log "starting PostgreSQL on 127.0.0.1:$PG_PORT"
+    started postgres
     as_user postgres "$PG_BIN/pg_ctl" -D "$data" -l "$data/server.log" -w -t 60 start \
       -o "-h 127.0.0.1 -p $PG_PORT -k $data -c max_connections=300 -c shared_buffers=256MB -c fsync=on" >/dev/null
   fi
@@ -42,6 +47,7 @@ start_redis() {
   if redis_up; then log "Redis already answers on $REDIS_PORT"; return; fi
   mkdir -p "$RUN_DIR/redis"
   log "starting Redis on 127.0.0.1:$REDIS_PORT"
+  started redis
   # appendonly with fsync every second: rate-limit and dedup state survive a restart.
   redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --dir "$RUN_DIR/redis" --daemonize yes \
     --pidfile "$RUN_DIR/redis/redis.pid" --logfile "$RUN_DIR/redis/redis.log" \
@@ -64,6 +70,7 @@ log.file.level = warning
 CONF
   chown -R rabbitmq:rabbitmq "$RUN_DIR/rabbitmq"
   log "starting RabbitMQ on 127.0.0.1:$AMQP_PORT (takes 5 to 20 seconds)"
+  started rabbitmq
   as_user rabbitmq "${rabbit_env[@]}" /usr/lib/rabbitmq/bin/rabbitmq-server -detached
   # await_startup fails at once while the node has not registered yet, so poll it.
   for _ in $(seq 60); do
@@ -73,18 +80,23 @@ CONF
   die "RabbitMQ did not start: see $RUN_DIR/rabbitmq/log"
 }
 
-stop_all() {
-  if [ -f "$RUN_DIR/postgres/postmaster.pid" ]; then
-    as_user postgres "$PG_BIN/pg_ctl" -D "$RUN_DIR/postgres" -m fast -w stop >/dev/null 2>&1 || true
-  fi
-  [ -f "$RUN_DIR/redis/redis.pid" ] && redis-cli -p "$REDIS_PORT" shutdown nosave >/dev/null 2>&1 || true
-  [ -d "$RUN_DIR/rabbitmq" ] && rabbitmqctl stop >/dev/null 2>&1 || true
-  log "servers stopped"
+stop_servers() {
+  local names=("$@")
+  [ ${#names[@]} -gt 0 ] || names=(postgres redis rabbitmq)
+  for name in "${names[@]}"; do
+    case "$name" in
+      postgres) [ -f "$RUN_DIR/postgres/postmaster.pid" ] &&
+                  as_user postgres "$PG_BIN/pg_ctl" -D "$RUN_DIR/postgres" -m fast -w stop >/dev/null 2>&1 || true ;;
+      redis) redis_up && redis-cli -p "$REDIS_PORT" shutdown >/dev/null 2>&1 || true ;;
+      rabbitmq) [ -d "$RUN_DIR/rabbitmq" ] && rabbitmqctl stop >/dev/null 2>&1 || true ;;
+    esac
+    log "$name stopped"
+  done
 }
 
 case "${1:-start}" in
   start) mkdir -p "$RUN_DIR"; start_postgres; start_redis; start_rabbitmq ;;
-  stop) stop_all ;;
+  stop) shift; stop_servers "$@" ;;
   status) pg_up && echo "postgres up" || echo "postgres down"; redis_up && echo "redis up" || echo "redis down"
           amqp_up && echo "rabbitmq up" || echo "rabbitmq down" ;;
   rabbitmqctl) shift; rabbitmqctl "$@" ;;

@@ -1,0 +1,29 @@
+# Switchyard. Two commands do all set-up on a fresh machine: `make run` and `make test`.
+.PHONY: run test bench build lint servers stop clean-run help
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
+
+run: ## Install what is missing, start the servers and every service on loopback (Ctrl-C stops all)
+	@bash scripts/run.sh
+
+test: ## Install what is missing, start the servers, run the whole test suite against them
+	@bash scripts/test.sh
+
+bench: ## Benchmarks: the wrappers against the C libraries and the servers' own tools, same run
+	@bash scripts/bench.sh
+
+build: ## Build everything in debug mode
+	swift build
+
+lint: ## Validate docker-compose.yml and k8s/ against their schemas
+	@bash scripts/lint.sh
+
+servers: ## Start only PostgreSQL, Redis and RabbitMQ (reused when already running)
+	@bash scripts/install-deps.sh && bash scripts/servers.sh start
+
+stop: ## Stop the servers
+	@bash scripts/servers.sh stop
+
+clean-run: stop ## Delete every local server's data (.run/)
+	rm -rf .run

@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# Validates docker-compose.yml and k8s/ against their published schemas (both vendored in the
+# PyPI packages, so this runs offline): no Docker engine or cluster is needed.
+set -euo pipefail
+source "$(dirname "$0")/env.sh"
+cd "$SWITCHYARD_ROOT"
+python3 -c 'import check_jsonschema, kubernetes_validate' 2>/dev/null ||
+  python3 -m pip install -q check-jsonschema kubernetes-validate
+check-jsonschema --builtin-schema vendor.compose-spec docker-compose.yml
+kubernetes-validate --strict k8s/*.yaml
+log "docker-compose.yml and k8s/ are valid"

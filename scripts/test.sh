@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# `make test`: the same set-up as `make run` (packages, the three servers), then the suite.
+# Tests talk to real PostgreSQL, Redis and RabbitMQ on loopback; nothing is mocked.
+set -euo pipefail
+source "$(dirname "$0")/env.sh"
+cd "$SWITCHYARD_ROOT"
+
+"$SWITCHYARD_ROOT/scripts/install-deps.sh"
+"$SWITCHYARD_ROOT/scripts/servers.sh" start
+export TEST_DATABASE_URL="${TEST_DATABASE_URL:-postgres://switchyard@127.0.0.1:$PG_PORT/switchyard_test}"
+
+log "building"
+# The executables too: the end-to-end tests start them as real processes.
+swift build --build-tests
+export SWITCHYARD_BIN_DIR="$(swift build --show-bin-path)"
+log "testing"
+swift test --skip-build "$@"
