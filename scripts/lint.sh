@@ -7,5 +7,6 @@ cd "$SWITCHYARD_ROOT"
 python3 -c 'import check_jsonschema, kubernetes_validate' 2>/dev/null ||
   python3 -m pip install -q check-jsonschema kubernetes-validate
 check-jsonschema --builtin-schema vendor.compose-spec docker-compose.yml
-kubernetes-validate --strict k8s/*.yaml
+# KEDA objects are CRDs with no published schema here: they are reported as skipped, not failed.
+kubernetes-validate --strict --quiet k8s/*.yaml
 log "docker-compose.yml and k8s/ are valid"
