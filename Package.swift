@@ -25,6 +25,8 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
+        .package(url: "https://github.com/vapor/multipart-kit.git", from: "4.7.1"),
     ],
     targets: [
         // C libraries, each reached only through its Swift wrapper below.
@@ -63,17 +65,26 @@ let package = Package(
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ], path: "Shared/Platform", resources: [.copy("Migrations")]),
 
+        // One library per workload: its domain, SQL, and one part per stage.
+        .target(name: "SMS", dependencies: [
+            "Platform",
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "MultipartKit", package: "multipart-kit"),
+        ], path: "Shared/SMS"),
+
         // The executables: each main reads like the architecture diagram.
         .executableTarget(name: "Ingest", dependencies: [
-            "Platform", .product(name: "Hummingbird", package: "hummingbird"),
+            "Platform", "SMS", .product(name: "Hummingbird", package: "hummingbird"),
         ], path: "Services/Ingest"),
-        .executableTarget(name: "Storage", dependencies: ["Platform"], path: "Services/Storage"),
-        .executableTarget(name: "Processing", dependencies: ["Platform"], path: "Services/Processing"),
+        .executableTarget(name: "Storage", dependencies: ["Platform", "SMS"], path: "Services/Storage"),
+        .executableTarget(name: "Processing", dependencies: ["Platform", "SMS"], path: "Services/Processing"),
         .executableTarget(name: "Notification", dependencies: [
-            "Platform", .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            "Platform", "SMS", .product(name: "AsyncHTTPClient", package: "async-http-client"),
         ], path: "Services/Notification"),
         .executableTarget(name: "SwitchyardCLI", dependencies: [
-            "Platform", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            "Platform", "SMS", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], path: "Services/CLI"),
         .executableTarget(name: "Benchmarks", dependencies: [
             "Platform", "CRabbitMQ",

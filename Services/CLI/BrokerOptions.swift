@@ -1,6 +1,7 @@
 import AMQP
 import ArgumentParser
 import Platform
+import SMS
 
 /// Every broker command takes the same connection option.
 struct BrokerOptions: ParsableArguments {
@@ -15,7 +16,7 @@ struct BrokerOptions: ParsableArguments {
 
 /// Every work queue the installation declares, with its retry tiers and dead-letter queue.
 enum QueueCatalog {
-    static let workQueues: [WorkQueue] = []
+    static let workQueues: [WorkQueue] = SMSQueues.all
 
     static func find(_ name: String) throws -> WorkQueue {
         guard let queue = workQueues.first(where: { $0.name == name }) else {

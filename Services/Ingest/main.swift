@@ -6,12 +6,17 @@
 //                      '--> PostgreSQL (reads)
 import Hummingbird
 import Platform
+import SMS
 
-let runtime = await ServiceRuntime.start(.ingest, queues: [])
+let runtime = await ServiceRuntime.start(.ingest, queues: SMSQueues.all)
+let sms = try SMSIngest(runtime: runtime)
 
-let router = Router()
+let router = Router(context: APIRequestContext.self)
 router.add(middleware: RequestIDMiddleware())
 router.add(middleware: MetricsMiddleware())
-runtime.operationsRoutes.add(to: router)
+router.add(middleware: ErrorEnvelopeMiddleware())
+router.add(middleware: IdempotencyMiddleware(redis: runtime.redis))
+runtime.operationsRoutes.add(to: router, jsonMetrics: sms.metricsJSON)
+sms.addRoutes(to: router)
 
 try await runtime.run(router: router, services: [])

@@ -1,8 +1,11 @@
-// notification: delivers email over SMTP and signed webhooks, retrying with growing delays.
+// notification: delivers signed webhooks (and email over SMTP), retrying with growing delays.
 //
-//   RabbitMQ --> notification --> SMTP / client webhooks
+//   RabbitMQ [sms.notify] --> notification --signed POST--> client callback URLs
 import Platform
+import SMS
 
-let runtime = await ServiceRuntime.start(.notification, queues: [])
+let runtime = await ServiceRuntime.start(.notification, queues: SMSQueues.all)
 
-try await runtime.runWorkers([])
+try await runtime.runWorkers([
+    runtime.worker(try SMSWebhookHandler(runtime: runtime)),
+])

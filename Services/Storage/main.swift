@@ -1,9 +1,12 @@
 // storage: persists what ingest accepted, in batches, then hands it on to processing.
 //
-//   RabbitMQ --> storage --COPY / upsert--> PostgreSQL
-//                   '--confirmed publish--> RabbitMQ (processing queues)
+//   RabbitMQ [sms.store] --> storage --batched INSERT--> PostgreSQL
+//                               '--confirmed publish--> RabbitMQ [sms.process]
 import Platform
+import SMS
 
-let runtime = await ServiceRuntime.start(.storage, queues: [])
+let runtime = await ServiceRuntime.start(.storage, queues: SMSQueues.all)
 
-try await runtime.runWorkers([])
+try await runtime.runWorkers([
+    runtime.worker(SMSStorageHandler(runtime: runtime)),
+])

@@ -76,6 +76,11 @@ public struct ServiceRuntime: Sendable {
         QueueWorker(handler: handler, url: configuration.amqpURL, bus: bus, logger: logger)
     }
 
+    /// Content-addressed blob storage (`BLOB_STORE`, by default `.run/blobs` of the local run).
+    public func blobStore() throws -> BlobStore {
+        try BlobStore(environment: configuration.environment, defaultFolder: FileManager.default.currentDirectoryPath + "/.run/blobs")
+    }
+
     public var operationsRoutes: OperationsRoutes {
         OperationsRoutes(readiness: readiness, registry: metricsRegistry, service: configuration.service)
     }

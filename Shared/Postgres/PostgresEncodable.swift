@@ -44,15 +44,25 @@ extension Data: PostgresEncodable {
     public var postgresParameter: PostgresParameter { .binary([UInt8](self)) }
 }
 extension Array: PostgresEncodable where Element == String {
-    /// A text[] literal, for `= ANY($1)` and `unnest($1::text[])`.
+    /// A text[] literal, for `= ANY($1)` and `unnest($1::uuid[])` (cast to the element type).
+    public var postgresParameter: PostgresParameter { PostgresTextArray(map { $0 }).postgresParameter }
+}
+
+/// A text[] parameter whose elements may be NULL, for batch statements built on `unnest`.
+public struct PostgresTextArray: PostgresEncodable {
+    public let elements: [String?]
+    public init(_ elements: [String?]) { self.elements = elements }
+
     public var postgresParameter: PostgresParameter {
-        let quoted = map { element -> String in
+        let quoted = elements.map { element -> String in
+            guard let element else { return "NULL" }
             let escaped = element.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
             return "\"\(escaped)\""
         }
         return .text("{" + quoted.joined(separator: ",") + "}")
     }
 }
+
 extension Optional: PostgresEncodable where Wrapped: PostgresEncodable {
     public var postgresParameter: PostgresParameter {
         switch self {

@@ -6,6 +6,10 @@ import Foundation
 public struct ConfigurationError: Error, CustomStringConvertible {
     public let variable: String
     public let problem: String
+    public init(variable: String, problem: String) {
+        self.variable = variable
+        self.problem = problem
+    }
     public var description: String { "invalid \(variable): \(problem)" }
 }
 

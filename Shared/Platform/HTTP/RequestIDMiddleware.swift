@@ -5,13 +5,15 @@ import Hummingbird
 /// Every response carries `X-Request-Id`: the client's own when it sent a sane one, else a new
 /// UUID. Workers receive it inside each message envelope, so one id follows a request through
 /// every stage's logs.
-public struct RequestIDMiddleware<Context: RequestContext>: RouterMiddleware {
+public struct RequestIDMiddleware<Context: RequestContext & RequestIDCarrying>: RouterMiddleware {
     public init() {}
 
     public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         let id = Self.acceptable(request.headers[.requestID]) ?? UUID().uuidString.lowercased()
         var context = context
         context.logger[metadataKey: "request_id"] = "\(id)"
+        // Handlers read it from the context to carry it into the messages they publish.
+        context.requestID = id
         do {
             var response = try await next(request, context)
             response.headers[.requestID] = id

@@ -9,7 +9,9 @@ public struct OperationsRoutes: Sendable {
     let registry: PrometheusCollectorRegistry
     let service: ServiceName
 
-    public func add<Context: RequestContext>(to router: Router<Context>) {
+    /// `jsonMetrics`, when given, answers `/metrics` for clients that ask for JSON
+    /// (`Accept: application/json`); everyone else gets Prometheus text.
+    public func add<Context: RequestContext>(to router: Router<Context>, jsonMetrics: (@Sendable () async throws -> Response)? = nil) {
         router.get("/health/live") { _, _ in
             JSONBody(["data": ["status": "live", "service": service.rawValue], "error": nil] as [String: Any?])
         }
@@ -26,8 +28,11 @@ public struct OperationsRoutes: Sendable {
             response.headers[.retryAfter] = "5"
             return response
         }
-        router.get("/metrics") { _, _ -> Response in
-            Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+        router.get("/metrics") { request, _ -> Response in
+            if let jsonMetrics, request.headers[.accept]?.contains("application/json") == true {
+                return try await jsonMetrics()
+            }
+            return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
                      body: .init(byteBuffer: ByteBuffer(bytes: registry.emitToBuffer())))
         }
     }

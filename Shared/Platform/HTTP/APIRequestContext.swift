@@ -1,0 +1,19 @@
+import Hummingbird
+import Logging
+import NIOCore
+
+/// The request context of ingest's API: Hummingbird's core context plus the request id, which
+/// handlers copy into every message they publish so one id follows the work through all stages.
+public struct APIRequestContext: RequestContext, RequestIDCarrying {
+    public var coreContext: CoreRequestContextStorage
+    public var requestID: String?
+
+    public init(source: ApplicationRequestContextSource) {
+        coreContext = .init(source: source)
+    }
+}
+
+/// A context that can remember the request id chosen by ``RequestIDMiddleware``.
+public protocol RequestIDCarrying {
+    var requestID: String? { get set }
+}

@@ -1,0 +1,30 @@
+import Hummingbird
+import Logging
+
+/// Turns every failure into the envelope: API errors as they are, the framework's own
+/// (unknown route, body too large) with a matching code, and anything unexpected into a bare
+/// 500 that is logged here and never shows a stack trace or internal detail to the client.
+public struct ErrorEnvelopeMiddleware<Context: RequestContext>: RouterMiddleware {
+    public init() {}
+
+    public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        do {
+            return try await next(request, context)
+        } catch let error as APIError {
+            throw error
+        } catch let error as HTTPError {
+            let code: String = switch error.status.code {
+            case 404: "not_found"
+            case 405: "method_not_allowed"
+            case 413: "payload_too_large"
+            case 415: "unsupported_media_type"
+            case 400: "bad_request"
+            default: "http_\(error.status.code)"
+            }
+            throw APIError(error.status, code: code, message: error.body ?? error.status.reasonPhrase, headers: error.headers)
+        } catch {
+            context.logger.error("unhandled error", metadata: ["error": "\(error)", "path": "\(request.uri.path)"])
+            throw APIError(.internalServerError, code: "internal_error", message: "internal error; the request id identifies it in the logs")
+        }
+    }
+}

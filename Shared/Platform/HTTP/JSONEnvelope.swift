@@ -1,0 +1,40 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import NIOCore
+
+/// Success answers in the envelope: `{"data": <value>, "error": null}`.
+public enum JSONEnvelope {
+    public static func response<T: Encodable>(_ data: T, status: HTTPResponse.Status = .ok, headers: HTTPFields = [:]) throws -> Response {
+        response(bytes: try bytes(data), status: status, headers: headers)
+    }
+
+    /// The whole envelope as bytes (what response caches keep).
+    public static func bytes<T: Encodable>(_ data: T) throws -> [UInt8] {
+        Array(#"{"data":"#.utf8) + (try encoder.encode(data)) + Array(#","error":null}"#.utf8)
+    }
+
+    /// A response from envelope bytes made earlier by ``bytes(_:)``.
+    public static func response(bytes: [UInt8], status: HTTPResponse.Status = .ok, headers: HTTPFields = [:]) -> Response {
+        var fields = headers
+        fields[.contentType] = "application/json; charset=utf-8"
+        return Response(status: status, headers: fields, body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
+    }
+
+    /// RFC 3339 timestamps in UTC with a `Z` and milliseconds; keys as the types spell them.
+    public static let encoder: JSONEncoder = {
+        let encoder = JSONEncoder()
+        encoder.dateEncodingStrategy = .custom { date, encoder in
+            var container = encoder.singleValueContainer()
+            try container.encode(RFC3339.format(date))
+        }
+        encoder.outputFormatting = [.withoutEscapingSlashes, .sortedKeys]
+        return encoder
+    }()
+}
+
+public enum RFC3339 {
+    public static func format(_ date: Date) -> String {
+        date.formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true))
+    }
+}

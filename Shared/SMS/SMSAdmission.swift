@@ -1,0 +1,119 @@
+import Foundation
+import Platform
+import Redis
+
+/// The two Redis-side checks of `POST /messages`, applied in one atomic Lua script so that
+/// any number of ingest replicas enforce exactly one duplicate window and one rate limit:
+///
+/// 1. the same (from, to, text) within the dedup window of the first is a duplicate (and
+///    uses no quota);
+/// 2. at most N accepted messages per sender in any sliding window (a sorted set of accept
+///    times per sender).
+///
+/// An accepted message also leaves its `received` copy in Redis, so `GET /messages/:id`
+/// finds it before storage has written it. When the publish that follows fails, `release`
+/// gives the quota and the duplicate slot back.
+public struct SMSAdmission: Sendable {
+    public enum Decision: Sendable, Equatable {
+        case accepted(RateLimitState)
+        case duplicate(of: UUID, RateLimitState)
+        case limited(RateLimitState)
+    }
+
+    public struct RateLimitState: Sendable, Equatable {
+        public var limit: Int
+        public var remaining: Int
+        /// Milliseconds until the oldest counted message leaves the window.
+        public var resetMilliseconds: Int
+        public var resetSeconds: Int { max(1, (resetMilliseconds + 999) / 1000) }
+    }
+
+    let redis: RedisClient
+    let configuration: SMSConfiguration
+    static let pendingTTLMilliseconds = 3_600_000
+
+    public init(redis: RedisClient, configuration: SMSConfiguration) {
+        self.redis = redis
+        self.configuration = configuration
+    }
+
+    static let admit = RedisScript("""
+        -- KEYS: dedup, rate (sorted set), pending copy
+        -- ARGV: now ms, window ms, limit, dedup ms, id, pending json, pending ttl ms
+        local now, window, limit = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+        redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now - window)
+        local count = redis.call('ZCARD', KEYS[2])
+        local function reset()
+          local oldest = redis.call('ZRANGE', KEYS[2], 0, 0, 'WITHSCORES')
+          if oldest[2] then return tonumber(oldest[2]) + window - now end
+          return window
+        end
+        local existing = redis.call('GET', KEYS[1])
+        if existing then return {'duplicate', existing, count, reset()} end
+        if count >= limit then return {'limited', '', count, reset()} end
+        redis.call('ZADD', KEYS[2], now, ARGV[5])
+        redis.call('PEXPIRE', KEYS[2], window)
+        redis.call('SET', KEYS[1], ARGV[5], 'PX', ARGV[4])
+        redis.call('SET', KEYS[3], ARGV[6], 'PX', ARGV[7])
+        return {'accepted', ARGV[5], count + 1, reset()}
+        """)
+
+    static let release = RedisScript("""
+        redis.call('ZREM', KEYS[2], ARGV[1])
+        if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
+        redis.call('DEL', KEYS[3])
+        return 1
+        """)
+
+    public func admit(_ message: AcceptedSMS) async throws -> Decision {
+        let pending = try JSONEnvelope.encoder.encode(SMSMessageView(received: message))
+        let reply = try await redis.evaluate(Self.admit, keys: keys(for: message), arguments: [
+            Int(Date().timeIntervalSince1970 * 1000), configuration.rateLimitWindow.milliseconds, configuration.rateLimitCount,
+            configuration.dedupWindow.milliseconds, message.id.uuidString.lowercased(), [UInt8](pending), Self.pendingTTLMilliseconds,
+        ])
+        guard let parts = reply.array, parts.count == 4, let verdict = parts[0].string, let count = parts[2].int, let reset = parts[3].int else {
+            throw RedisError(.unexpectedReply, "admission script answered \(reply)")
+        }
+        let state = RateLimitState(limit: configuration.rateLimitCount, remaining: max(0, configuration.rateLimitCount - count),
+                                   resetMilliseconds: reset)
+        switch verdict {
+        case "accepted": return .accepted(state)
+        case "duplicate":
+            guard let id = parts[1].string.flatMap(UUID.init(uuidString:)) else { throw RedisError(.unexpectedReply, "bad duplicate id") }
+            return .duplicate(of: id, state)
+        default: return .limited(state)
+        }
+    }
+
+    public func release(_ message: AcceptedSMS) async throws {
+        _ = try await redis.evaluate(Self.release, keys: keys(for: message), arguments: [message.id.uuidString.lowercased()])
+    }
+
+    /// The `received` copy left by `admit`, for reads that come before storage.
+    public func pendingMessage(_ id: UUID) async throws -> SMSMessageView? {
+        guard let bytes = try await redis.send("GET", Self.pendingKey(id)).bytes else { return nil }
+        return try? JSONDecoder.rfc3339.decode(SMSMessageView.self, from: Data(bytes))
+    }
+
+    func keys(for message: AcceptedSMS) -> [any RedisArgument] {
+        let fingerprint = SHA256Hex.of(Array("\(message.from)\n\(message.to)\n\(message.message)".utf8))
+        return ["sms:dedup:\(fingerprint)", "sms:rate:\(message.from)", Self.pendingKey(message.id)]
+    }
+
+    static func pendingKey(_ id: UUID) -> String { "sms:pending:\(id.uuidString.lowercased())" }
+}
+
+extension JSONDecoder {
+    /// Reads what ``JSONEnvelope/encoder`` writes.
+    static let rfc3339: JSONDecoder = {
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .custom { decoder in
+            let text = try decoder.singleValueContainer().decode(String.self)
+            guard let date = try? Date(text, strategy: Date.ISO8601FormatStyle(includingFractionalSeconds: true)) else {
+                throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "bad date \(text)"))
+            }
+            return date
+        }
+        return decoder
+    }()
+}

@@ -1,0 +1,185 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Platform
+import Postgres
+import Redis
+
+/// The SMS routes of ingest: submit, read, list, attach media, and the JSON metrics.
+public struct SMSIngest: Sendable {
+    let database: PostgresPool
+    let bus: MessageBus
+    let configuration: SMSConfiguration
+    let admission: SMSAdmission
+    let cache: SMSListCache
+    let media: SMSMedia
+    let queues: QueueInspector
+
+    public init(runtime: ServiceRuntime) throws {
+        configuration = try SMSConfiguration(environment: runtime.configuration.environment)
+        database = runtime.database
+        bus = runtime.bus
+        admission = SMSAdmission(redis: runtime.redis, configuration: configuration)
+        cache = SMSListCache(redis: runtime.redis)
+        media = SMSMedia(database: runtime.database, blobs: try runtime.blobStore(), cache: cache, maxBytes: configuration.mediaMaxBytes)
+        queues = QueueInspector(url: runtime.configuration.amqpURL)
+    }
+
+    public func addRoutes<Context: RequestContext & RequestIDCarrying>(to router: Router<Context>) {
+        router.post("/messages") { request, context in try await submit(request, requestID: context.requestID) }
+        router.get("/messages") { request, _ in try await list(request) }
+        router.get("/messages/:id") { _, context in try await message(try messageID(context)) }
+        router.post("/messages/:id/media") { request, context in
+            let id = try messageID(context)
+            guard try await find(id) != nil else { throw APIError.notFound("no message \(id.uuidString.lowercased())") }
+            return try await media.attach(request, to: id)
+        }
+        router.get("/messages/:id/media") { _, context in
+            let id = try messageID(context)
+            guard let message = try await find(id) else { throw APIError.notFound("no message \(id.uuidString.lowercased())") }
+            return try JSONEnvelope.response(["items": message.media])
+        }
+        router.get("/media/:sha256") { request, context in
+            try await media.download(context.parameters.get("sha256") ?? "", request: request)
+        }
+    }
+
+    // MARK: - POST /messages
+
+    func submit(_ request: Request, requestID: String?) async throws -> Response {
+        var body = try await request.body.collect(upTo: 64 * 1024)
+        let submission = try SMSSubmission.validate(body.readBytes(length: body.readableBytes) ?? [])
+        let accepted = AcceptedSMS(id: UUID(), from: submission.from, to: submission.to, message: submission.message,
+                                   callbackURL: submission.callbackURL, receivedAt: Self.nowToTheMillisecond())
+        switch try await admission.admit(accepted) {
+        case .duplicate(let original, let state):
+            var view = try await find(original) ?? SMSMessageView(received: accepted)
+            view.duplicate = true
+            return try JSONEnvelope.response(view, status: .ok, headers: rateLimitHeaders(state))
+        case .limited(let state):
+            var headers = rateLimitHeaders(state)
+            headers[.retryAfter] = String(state.resetSeconds)
+            throw APIError(.tooManyRequests, code: "rate_limited",
+                           message: "at most \(state.limit) messages per \(configuration.rateLimitWindow) from \(accepted.from); retry in \(state.resetSeconds) s",
+                           headers: headers)
+        case .accepted(let state):
+            let envelope = MessageEnvelope(id: accepted.id, type: "sms.accepted", requestID: requestID, payload: accepted)
+            do {
+                // The 202 promises durability: it is sent only after the broker confirmed.
+                try await bus.send(envelope, to: SMSQueues.store)
+            } catch {
+                try? await admission.release(accepted)
+                throw APIError(.serviceUnavailable, code: "broker_unavailable", message: "the message could not be queued; retry",
+                               headers: [.retryAfter: "5"])
+            }
+            return try JSONEnvelope.response(SMSMessageView(received: accepted), status: .accepted, headers: rateLimitHeaders(state))
+        }
+    }
+
+    /// Responses show milliseconds; PostgreSQL keeps microseconds. Starting from a whole
+    /// millisecond keeps the 202's `received_at` and the stored one identical.
+    static func nowToTheMillisecond() -> Date {
+        Date(timeIntervalSince1970: (Date().timeIntervalSince1970 * 1000).rounded(.down) / 1000)
+    }
+
+    func rateLimitHeaders(_ state: SMSAdmission.RateLimitState) -> HTTPFields {
+        [.rateLimitLimit: String(state.limit), .rateLimitRemaining: String(state.remaining), .rateLimitReset: String(state.resetSeconds)]
+    }
+
+    // MARK: - Reads
+
+    func message(_ id: UUID) async throws -> Response {
+        guard let view = try await find(id) else { throw APIError.notFound("no message \(id.uuidString.lowercased())") }
+        return try JSONEnvelope.response(view)
+    }
+
+    /// The stored row when storage has written it, else the `received` copy ingest left in Redis.
+    func find(_ id: UUID) async throws -> SMSMessageView? {
+        if let stored = try await database.withConnection({ try SMSRepository.message(id, on: $0) }) { return stored }
+        return try await admission.pendingMessage(id)
+    }
+
+    func list(_ request: Request) async throws -> Response {
+        let query = try Self.listQuery(request.uri.queryParameters)
+        let (version, cached) = try await cache.lookup(query: query.cacheKey)
+        if let cached { return JSONEnvelope.response(bytes: cached) }
+        let page = try await database.withConnection { try SMSRepository.list(query, on: $0) }
+        let bytes = try JSONEnvelope.bytes(SMSPage(items: page.items, limit: query.limit, offset: query.offset, total: page.total))
+        try? await cache.store(bytes, query: query.cacheKey, version: version)
+        return JSONEnvelope.response(bytes: bytes)
+    }
+
+    static func listQuery(_ parameters: Hummingbird.Parameters) throws(APIError) -> SMSRepository.ListQuery {
+        func number(_ name: String, default fallback: Int, range: ClosedRange<Int>) throws(APIError) -> Int {
+            guard let text = parameters.get(name) else { return fallback }
+            guard let value = Int(text), range.contains(value) else {
+                throw APIError.badRequest("invalid_parameter", "\(name) must be a whole number in \(range.lowerBound)...\(range.upperBound == Int.max ? "" : String(range.upperBound))", field: name)
+            }
+            return value
+        }
+        func phone(_ name: String) throws(APIError) -> String? {
+            guard let raw = parameters.get(name), !raw.isEmpty else { return nil }
+            // An unencoded `+` arrives as a space.
+            let text = raw.hasPrefix(" ") ? "+" + raw.dropFirst() : raw
+            guard let number = NumberingPlan.canonicalize(text) else {
+                throw APIError.badRequest("invalid_phone_number", "\(name) is not a valid E.164 number", field: name)
+            }
+            return number
+        }
+        var status: SMSStatus?
+        if let text = parameters.get("status") {
+            guard let known = SMSStatus(rawValue: text) else {
+                throw APIError.badRequest("invalid_parameter", "status must be one of received, stored, processed", field: "status")
+            }
+            status = known
+        }
+        return SMSRepository.ListQuery(from: try phone("from"), to: try phone("to"), status: status,
+                                       limit: try number("limit", default: 10, range: 1...100),
+                                       offset: try number("offset", default: 0, range: 0...Int.max))
+    }
+
+    // MARK: - Metrics
+
+    /// Seed 003's three figures, answered for real: totals kept by processing, depth from the broker.
+    public func metricsJSON() async throws -> Response {
+        let stats = try await database.withConnection { try SMSRepository.stats(on: $0) }
+        let waiting = [SMSQueues.store, SMSQueues.process].flatMap { queue in
+            [queue.name] + queue.retryDelays.indices.map { queue.retryQueue(tier: $0 + 1) }
+        }
+        let depth = try await queues.depths(of: waiting).values.reduce(0, +)
+        return try JSONEnvelope.response(SMSMetrics(totalMessagesProcessed: stats.processed, currentQueueSize: depth,
+                                                    averageProcessingTimeMs: (stats.averageMilliseconds * 10).rounded() / 10))
+    }
+
+    func messageID(_ context: some RequestContext) throws(APIError) -> UUID {
+        guard let text = context.parameters.get("id"), let id = UUID(uuidString: text) else {
+            throw APIError.badRequest("invalid_id", "the message id must be a UUID", field: "id")
+        }
+        return id
+    }
+}
+
+struct SMSPage: Encodable {
+    let items: [SMSMessageView]
+    let limit: Int
+    let offset: Int
+    let total: Int
+}
+
+struct SMSMetrics: Encodable {
+    let totalMessagesProcessed: Int
+    let currentQueueSize: Int
+    let averageProcessingTimeMs: Double
+
+    enum CodingKeys: String, CodingKey {
+        case totalMessagesProcessed = "total_messages_processed"
+        case currentQueueSize = "current_queue_size"
+        case averageProcessingTimeMs = "average_processing_time_ms"
+    }
+}
+
+extension HTTPField.Name {
+    static let rateLimitLimit = Self("RateLimit-Limit")!
+    static let rateLimitRemaining = Self("RateLimit-Remaining")!
+    static let rateLimitReset = Self("RateLimit-Reset")!
+}

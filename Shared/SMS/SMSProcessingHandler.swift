@@ -1,0 +1,39 @@
+import Platform
+import Postgres
+
+/// processing's part: works out each message's encoding and segment count, marks the batch
+/// processed (idempotently: a message already processed keeps its first result and is not
+/// counted twice), then hands those with a callback URL to notification.
+public struct SMSProcessingHandler: MessageHandler {
+    public typealias Payload = AcceptedSMS
+    public let queue = SMSQueues.process
+    public var batchSize: Int { 200 }
+    let database: PostgresPool
+    let bus: MessageBus
+    let cache: SMSListCache
+
+    public init(runtime: ServiceRuntime) {
+        database = runtime.database
+        bus = runtime.bus
+        cache = SMSListCache(redis: runtime.redis)
+    }
+
+    public func handle(_ batch: [MessageEnvelope<AcceptedSMS>]) async throws {
+        let results = batch.map { envelope in
+            let analysis = SMSEncoding.analyze(envelope.payload.message)
+            return (id: envelope.payload.id, encoding: analysis.encoding, segments: analysis.segments)
+        }
+        try await database.withConnection { try SMSRepository.markProcessed(results, on: $0) }
+        try await cache.invalidate()
+        let callbacks = batch.filter { $0.payload.callbackURL != nil }
+            .map { MessageEnvelope(id: $0.id, type: "sms.processed", requestID: $0.requestID, payload: SMSNotice(id: $0.payload.id)) }
+        if !callbacks.isEmpty { try await bus.send(callbacks, to: SMSQueues.notify) }
+    }
+}
+
+/// What notification needs to know: which message to report (it reads the rest fresh).
+public struct SMSNotice: Codable, Sendable {
+    public var id: UUID
+}
+
+import Foundation

@@ -1,0 +1,122 @@
+import Foundation
+import Postgres
+
+/// Every SQL statement of the SMS workload. Runs on a leased connection (on a pool thread).
+public enum SMSRepository {
+    static let columns = #"id, "from", "to", message, status::text AS status, received_at, stored_at, processed_at, encoding, segments"#
+
+    /// Writes a batch in one round trip; rows already there (a redelivery) are left alone.
+    /// Returns how many rows were new.
+    @discardableResult
+    public static func store(_ batch: [AcceptedSMS], requestIDs: [String?], on connection: PostgresConnection) throws -> Int {
+        try connection.execute("""
+            INSERT INTO sms_messages (id, "from", "to", message, callback_url, received_at, request_id, status, stored_at)
+            SELECT id, f, t, m, c, r, q, 'stored', now()
+            FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::timestamptz[], $7::text[]) AS u(id, f, t, m, c, r, q)
+            ON CONFLICT (id) DO NOTHING
+            """, [
+                batch.map { $0.id.uuidString.lowercased() }, batch.map(\.from), batch.map(\.to), batch.map(\.message),
+                PostgresTextArray(batch.map(\.callbackURL)), batch.map { PostgresTimestamp.format($0.receivedAt) },
+                PostgresTextArray(requestIDs),
+            ]).affectedRows
+    }
+
+    /// Marks a batch processed with its encoding and segment count, and adds the newly
+    /// processed ones to the running totals, in one transaction. Returns how many were new.
+    @discardableResult
+    public static func markProcessed(_ results: [(id: UUID, encoding: SMSEncoding, segments: Int)], on connection: PostgresConnection) throws -> Int {
+        try connection.transaction { connection in
+            let rows = try connection.query("""
+                WITH done AS (
+                    UPDATE sms_messages m
+                    SET status = 'processed', encoding = u.encoding, segments = u.segments, processed_at = now()
+                    FROM unnest($1::uuid[], $2::text[], $3::int[]) AS u(id, encoding, segments)
+                    WHERE m.id = u.id AND m.status <> 'processed'
+                    RETURNING extract(epoch FROM (m.processed_at - m.received_at)) * 1000 AS ms
+                )
+                UPDATE sms_stats SET processed = processed + (SELECT count(*) FROM done),
+                                     processing_ms = processing_ms + (SELECT coalesce(sum(ms), 0) FROM done)
+                WHERE id = 1
+                RETURNING (SELECT count(*) FROM done) AS updated
+                """, [results.map { $0.id.uuidString.lowercased() }, results.map(\.encoding.rawValue), results.map { String($0.segments) }])
+            return try rows.first?.decode("updated", as: Int.self) ?? 0
+        }
+    }
+
+    public static func message(_ id: UUID, on connection: PostgresConnection) throws -> SMSMessageView? {
+        guard let row = try connection.query("SELECT \(columns) FROM sms_messages WHERE id = $1", [id]).first else { return nil }
+        return try SMSMessageView(row: row, media: media(of: [id], on: connection)[id] ?? [])
+    }
+
+    public static func callbackURL(of id: UUID, on connection: PostgresConnection) throws -> String? {
+        try connection.query("SELECT callback_url FROM sms_messages WHERE id = $1", [id]).first?.decodeIfPresent("callback_url")
+    }
+
+    public struct ListQuery: Sendable, Hashable {
+        public var from: String?
+        public var to: String?
+        public var status: SMSStatus?
+        public var limit: Int
+        public var offset: Int
+        /// A stable text form, the cache key.
+        var cacheKey: String { "\(from ?? "")|\(to ?? "")|\(status?.rawValue ?? "")|\(limit)|\(offset)" }
+    }
+
+    /// A page, newest first, and the total matching the filters. Only the filters present go
+    /// into the SQL, so each query can use its index.
+    public static func list(_ query: ListQuery, on connection: PostgresConnection) throws -> (items: [SMSMessageView], total: Int) {
+        var conditions: [String] = []
+        var parameters: [any PostgresEncodable] = []
+        if let from = query.from { parameters.append(from); conditions.append(#""from" = $\#(parameters.count)"#) }
+        if let to = query.to { parameters.append(to); conditions.append(#""to" = $\#(parameters.count)"#) }
+        if let status = query.status { parameters.append(status.rawValue); conditions.append("status = $\(parameters.count)::sms_status") }
+        let filter = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
+        let total = try connection.query("SELECT count(*) AS total FROM sms_messages \(filter)", parameters)[0].decode("total", as: Int.self)
+        let rows = try connection.query("""
+            SELECT \(columns) FROM sms_messages \(filter)
+            ORDER BY received_at DESC, id DESC LIMIT \(query.limit) OFFSET \(query.offset)
+            """, parameters)
+        let ids = try rows.map { try $0.decode("id", as: UUID.self) }
+        let media = try media(of: ids, on: connection)
+        let items = try rows.map { row in try SMSMessageView(row: row, media: media[try row.decode("id", as: UUID.self)] ?? []) }
+        return (items, total)
+    }
+
+    /// Attachments of several messages in one query.
+    public static func media(of ids: [UUID], on connection: PostgresConnection) throws -> [UUID: [MediaView]] {
+        guard !ids.isEmpty else { return [:] }
+        let rows = try connection.query("""
+            SELECT a.message_id, m.sha256, m.content_type, m.size FROM sms_message_media a JOIN media m USING (sha256)
+            WHERE a.message_id = ANY($1::uuid[]) ORDER BY a.attached_at, m.sha256
+            """, [ids.map { $0.uuidString.lowercased() }])
+        var media: [UUID: [MediaView]] = [:]
+        for row in rows {
+            let sha = try row.decode("sha256", as: String.self)
+            media[try row.decode("message_id"), default: []].append(
+                MediaView(sha256: sha, contentType: try row.decode("content_type"), size: try row.decode("size"), url: "/media/\(sha)"))
+        }
+        return media
+    }
+
+    /// Records the media row (once per content) and its link to the message. Returns false
+    /// when this message already had these bytes attached.
+    public static func attach(_ media: MediaView, to message: UUID, on connection: PostgresConnection) throws -> Bool {
+        try connection.transaction { connection in
+            try connection.execute("INSERT INTO media (sha256, content_type, size) VALUES ($1, $2, $3) ON CONFLICT (sha256) DO NOTHING",
+                                   [media.sha256, media.contentType, media.size])
+            return try connection.execute("INSERT INTO sms_message_media (message_id, sha256) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+                                          [message, media.sha256]).affectedRows == 1
+        }
+    }
+
+    public static func mediaContentType(_ sha256: String, on connection: PostgresConnection) throws -> String? {
+        try connection.query("SELECT content_type FROM media WHERE sha256 = $1", [sha256]).first?.decode("content_type")
+    }
+
+    public static func stats(on connection: PostgresConnection) throws -> (processed: Int, averageMilliseconds: Double) {
+        let row = try connection.query("SELECT processed, processing_ms FROM sms_stats WHERE id = 1")[0]
+        let processed = try row.decode("processed", as: Int.self)
+        let total = try row.decode("processing_ms", as: Double.self)
+        return (processed, processed == 0 ? 0 : total / Double(processed))
+    }
+}

@@ -1,0 +1,30 @@
+import Platform
+import Postgres
+
+/// storage's part: writes accepted messages in batches (one INSERT per batch, a redelivered
+/// row left as it is), then hands every message of the batch to processing. Handing on
+/// repeats after a redelivery, which processing absorbs, so a crash between the commit and
+/// the ack never strands a message in `stored`.
+public struct SMSStorageHandler: MessageHandler {
+    public typealias Payload = AcceptedSMS
+    public let queue = SMSQueues.store
+    public var batchSize: Int { 500 }
+    let database: PostgresPool
+    let bus: MessageBus
+    let cache: SMSListCache
+
+    public init(runtime: ServiceRuntime) {
+        database = runtime.database
+        bus = runtime.bus
+        cache = SMSListCache(redis: runtime.redis)
+    }
+
+    public func handle(_ batch: [MessageEnvelope<AcceptedSMS>]) async throws {
+        let messages = batch.map(\.payload)
+        let requestIDs = batch.map(\.requestID)
+        try await database.withConnection { try SMSRepository.store(messages, requestIDs: requestIDs, on: $0) }
+        try await cache.invalidate()
+        try await bus.send(batch.map { MessageEnvelope(id: $0.id, type: "sms.stored", requestID: $0.requestID, payload: $0.payload) },
+                           to: SMSQueues.process)
+    }
+}
