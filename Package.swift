@@ -92,10 +92,18 @@ let package = Package(
         ], path: "Benchmarks/Swift"),
 
         // Tests talk to the real servers that `make test` starts on loopback.
-        .target(name: "TestSupport", path: "Tests/TestSupport"),
+        .target(name: "TestSupport", dependencies: [
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+        ], path: "Tests/TestSupport"),
         .testTarget(name: "ClientTests", dependencies: ["AMQP", "Redis", "Postgres", "TestSupport"], path: "Tests/ClientTests"),
         .testTarget(name: "PlatformTests", dependencies: [
             "Platform", "TestSupport", .product(name: "AsyncHTTPClient", package: "async-http-client"),
         ], path: "Tests/PlatformTests"),
+        .testTarget(name: "SMSTests", dependencies: [
+            "SMS", "Platform", "Postgres", "TestSupport",
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "HTTPTypes", package: "swift-http-types"),
+        ], path: "Tests/SMSTests"),
     ]
 )

@@ -13,5 +13,7 @@ log "building"
 # The executables too: the end-to-end tests start them as real processes.
 swift build --build-tests
 export SWITCHYARD_BIN_DIR="$(swift build --show-bin-path)"
+# The end-to-end suites start the services as processes; stop any a failed run left behind.
+trap 'pkill -f "$SWITCHYARD_BIN_DIR/(ingest|storage|processing|notification)( |$)" 2>/dev/null || true' EXIT
 log "testing"
 swift test --skip-build "$@"

@@ -68,8 +68,42 @@ private func hexValue(_ byte: UInt8) -> UInt8? {
 /// Timestamps as PostgreSQL writes them with `DateStyle=ISO` and `TimeZone=UTC`:
 /// `2026-11-22 03:07:12.123456+00`. Parsed by hand because it is on every row's hot path.
 public enum PostgresTimestamp {
+    /// `2026-11-22T03:07:12.123456Z`: microseconds, as PostgreSQL stores them.
     public static func format(_ date: Date) -> String {
-        date.formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true))
+        format(date, fractionDigits: 6)
+    }
+
+    /// RFC 3339 in UTC with `fractionDigits` digits of the second (truncated, never rounded up,
+    /// so a value never moves into the next second or minute). Formatted by hand: Foundation's
+    /// ISO 8601 style was seen to drift by milliseconds through a format/parse round trip.
+    public static func format(_ date: Date, fractionDigits: Int) -> String {
+        let scale = Int64([1, 10, 100, 1_000, 10_000, 100_000, 1_000_000][fractionDigits])
+        let ticks = Int64((date.timeIntervalSince1970 * Double(scale)).rounded(.down))
+        let seconds = ticks >= 0 ? ticks / scale : (ticks - scale + 1) / scale
+        let fraction = ticks - seconds * scale
+        let days = Int(seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400)
+        let secondOfDay = Int(seconds - Int64(days) * 86_400)
+        let (year, month, day) = civilFromDays(days)
+        func pad(_ value: Int, _ width: Int) -> String {
+            let text = String(value)
+            return String(repeating: "0", count: max(0, width - text.count)) + text
+        }
+        var text = "\(pad(year, 4))-\(pad(month, 2))-\(pad(day, 2))T\(pad(secondOfDay / 3600, 2)):\(pad(secondOfDay / 60 % 60, 2)):\(pad(secondOfDay % 60, 2))"
+        if fractionDigits > 0 { text += "." + pad(Int(fraction), fractionDigits) }
+        return text + "Z"
+    }
+
+    /// The proleptic Gregorian date of a day count since 1970-01-01 (Howard Hinnant's algorithm).
+    static func civilFromDays(_ days: Int) -> (year: Int, month: Int, day: Int) {
+        let z = days + 719_468
+        let era = (z >= 0 ? z : z - 146_096) / 146_097
+        let doe = z - era * 146_097
+        let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
+        let mp = (5 * doy + 2) / 153
+        let day = doy - (153 * mp + 2) / 5 + 1
+        let month = mp < 10 ? mp + 3 : mp - 9
+        return (yoe + era * 400 + (month <= 2 ? 1 : 0), month, day)
     }
 
     public static func parse(_ text: String) -> Date? {

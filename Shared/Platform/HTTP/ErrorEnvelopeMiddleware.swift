@@ -12,7 +12,7 @@ public struct ErrorEnvelopeMiddleware<Context: RequestContext>: RouterMiddleware
             return try await next(request, context)
         } catch let error as APIError {
             throw error
-        } catch let error as HTTPError {
+        } catch let error as any HTTPResponseError {
             let code: String = switch error.status.code {
             case 404: "not_found"
             case 405: "method_not_allowed"
@@ -21,7 +21,8 @@ public struct ErrorEnvelopeMiddleware<Context: RequestContext>: RouterMiddleware
             case 400: "bad_request"
             default: "http_\(error.status.code)"
             }
-            throw APIError(error.status, code: code, message: error.body ?? error.status.reasonPhrase, headers: error.headers)
+            let message = (error as? HTTPError)?.body ?? (error.status == .contentTooLarge ? "the body is too large" : error.status.reasonPhrase)
+            throw APIError(error.status, code: code, message: message, headers: (error as? HTTPError)?.headers ?? [:])
         } catch {
             context.logger.error("unhandled error", metadata: ["error": "\(error)", "path": "\(request.uri.path)"])
             throw APIError(.internalServerError, code: "internal_error", message: "internal error; the request id identifies it in the logs")

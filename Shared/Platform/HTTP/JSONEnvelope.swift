@@ -2,6 +2,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import NIOCore
+import Postgres
 
 /// Success answers in the envelope: `{"data": <value>, "error": null}`.
 public enum JSONEnvelope {
@@ -33,8 +34,14 @@ public enum JSONEnvelope {
     }()
 }
 
+/// Timestamps as the API shows them: RFC 3339, UTC, `Z`, milliseconds.
 public enum RFC3339 {
     public static func format(_ date: Date) -> String {
-        date.formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true))
+        PostgresTimestamp.format(date, fractionDigits: 3)
+    }
+
+    /// Accepts any RFC 3339 date-time with or without a fraction, `Z` or an offset.
+    public static func parse(_ text: String) -> Date? {
+        PostgresTimestamp.parse(text)
     }
 }

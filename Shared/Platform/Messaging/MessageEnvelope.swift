@@ -1,4 +1,5 @@
 import Foundation
+import Postgres
 
 /// The one shape of every message on the bus: a JSON document carrying the payload and what
 /// operators need to trace it (its id, type, attempt, the HTTP request that caused it, times).
@@ -39,7 +40,7 @@ public enum EnvelopeCoding {
         let encoder = JSONEncoder()
         encoder.dateEncodingStrategy = .custom { date, encoder in
             var container = encoder.singleValueContainer()
-            try container.encode(date.formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true)))
+            try container.encode(PostgresTimestamp.format(date))
         }
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         return Array(try encoder.encode(value))
@@ -49,8 +50,7 @@ public enum EnvelopeCoding {
         let decoder = JSONDecoder()
         decoder.dateDecodingStrategy = .custom { decoder in
             let text = try decoder.singleValueContainer().decode(String.self)
-            if let date = try? Date(text, strategy: Date.ISO8601FormatStyle(includingFractionalSeconds: true)) { return date }
-            if let date = try? Date(text, strategy: Date.ISO8601FormatStyle()) { return date }
+            if let date = PostgresTimestamp.parse(text) { return date }
             throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "not an RFC 3339 date: \(text)"))
         }
         return try decoder.decode(type, from: Data(bytes))

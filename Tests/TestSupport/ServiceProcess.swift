@@ -1,0 +1,112 @@
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import NIOHTTP1
+
+/// A Switchyard executable started by a test as a real process, the way Kubernetes would:
+/// environment in, HTTP out, SIGTERM (or SIGKILL) to stop it.
+public final class ServiceProcess: @unchecked Sendable {
+    // @unchecked: `process` is replaced only by `restart`, which tests call from one task.
+    public private(set) var process: Process
+    public let name: String
+    public let port: Int
+    let environment: [String: String]
+    /// Standard output and error of the current run (a new pipe each restart).
+    public private(set) var output = Pipe()
+
+    public static var binaries: URL {
+        ProcessInfo.processInfo.environment["SWITCHYARD_BIN_DIR"].map { URL(fileURLWithPath: $0) }
+            ?? TestServers.root.appendingPathComponent(".build/debug")
+    }
+
+    public init(_ name: String, port: Int, environment extra: [String: String] = [:]) throws {
+        self.name = name
+        self.port = port
+        var environment = ProcessInfo.processInfo.environment
+        environment["DATABASE_URL"] = TestServers.databaseURL
+        environment["HTTP_PORT"] = String(port)
+        environment["METRICS_PORT"] = String(port)
+        environment["LOG_LEVEL"] = environment["TEST_SERVICE_LOG_LEVEL"] ?? "error"
+        environment.merge(extra) { $1 }
+        self.environment = environment
+        process = Process()
+        try launch()
+    }
+
+    private func launch() throws {
+        process = Process()
+        output = Pipe()
+        process.executableURL = Self.binaries.appendingPathComponent(name)
+        process.environment = environment
+        process.standardError = output
+        process.standardOutput = output
+        try process.run()
+    }
+
+    /// SIGKILL: no chance to finish anything, as in a crash.
+    public func crash() {
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+    }
+
+    public func restart() throws { try launch() }
+
+    /// SIGTERM, then waits (at most 15 s); returns the exit status and how long it took.
+    @discardableResult
+    public func stop() async throws -> (status: Int32, elapsed: Duration) {
+        let started = ContinuousClock.now
+        kill(process.processIdentifier, SIGTERM)
+        while process.isRunning {
+            if ContinuousClock.now - started > .seconds(15) { crash(); break }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        return (process.terminationStatus, ContinuousClock.now - started)
+    }
+
+    /// Waits until `/health/ready` answers 200.
+    public func waitUntilReady(timeout: Duration = .seconds(60)) async throws {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            if let answer = try? await HTTP.get("http://127.0.0.1:\(port)/health/ready"), answer.status == 200 { return }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        throw HTTP.Failure(description: "\(name) was not ready within \(timeout)")
+    }
+}
+
+/// Small HTTP helpers over AsyncHTTPClient.
+public enum HTTP {
+    public struct Failure: Error, CustomStringConvertible {
+        public let description: String
+        public init(description: String) { self.description = description }
+    }
+
+    public struct Answer: Sendable {
+        public let status: Int
+        public let headers: HTTPHeaders
+        public let body: [UInt8]
+        public var text: String { String(decoding: body, as: UTF8.self) }
+        /// The body parsed as a JSON object.
+        public var json: [String: Any] { (try? JSONSerialization.jsonObject(with: Data(body))) as? [String: Any] ?? [:] }
+        public var data: [String: Any] { json["data"] as? [String: Any] ?? [:] }
+        public var error: [String: Any] { json["error"] as? [String: Any] ?? [:] }
+    }
+
+    public static func get(_ url: String, headers: [(String, String)] = []) async throws -> Answer {
+        try await send("GET", url, headers: headers, body: nil)
+    }
+
+    public static func post(_ url: String, json: String, headers: [(String, String)] = []) async throws -> Answer {
+        try await send("POST", url, headers: [("Content-Type", "application/json")] + headers, body: Array(json.utf8))
+    }
+
+    public static func send(_ method: String, _ url: String, headers: [(String, String)] = [], body: [UInt8]?) async throws -> Answer {
+        var request = HTTPClientRequest(url: url)
+        request.method = HTTPMethod(rawValue: method)
+        for (name, value) in headers { request.headers.add(name: name, value: value) }
+        if let body { request.body = .bytes(ByteBuffer(bytes: body)) }
+        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(30))
+        let collected = try await response.body.collect(upTo: 64 << 20)
+        return Answer(status: Int(response.status.code), headers: response.headers, body: Array(collected.readableBytesView))
+    }
+}
