@@ -17,6 +17,7 @@ router.add(middleware: MetricsMiddleware())
 router.add(middleware: ErrorEnvelopeMiddleware())
 router.add(middleware: IdempotencyMiddleware(redis: runtime.redis))
 runtime.operationsRoutes.add(to: router, jsonMetrics: sms.metricsJSON)
+OpenAPIDocument(environment: runtime.configuration.environment, logger: runtime.logger).add(to: router)
 sms.addRoutes(to: router)
 
 try await runtime.run(router: router, services: [])

@@ -95,3 +95,27 @@ struct PipelineTests {
         #expect(text.text.contains("http_server_request_duration"))
     }
 }
+
+@Suite("Ingest: contract document")
+struct OpenAPIDocumentTests {
+    init() async throws { try await SMSPipeline.shared.start() }
+
+    @Test func servesTheOpenAPIDocument() async throws {
+        let answer = try await HTTP.get("\(SMSPipeline.shared.base)/openapi.yaml")
+        #expect(answer.status == 200)
+        #expect(answer.text.hasPrefix("openapi: 3.1"))
+        #expect(answer.text.contains("/messages/{id}/media"))
+    }
+
+    @Test func unknownRouteIsA404InTheEnvelope() async throws {
+        let answer = try await HTTP.get("\(SMSPipeline.shared.base)/no/such/route")
+        #expect(answer.status == 404)
+        #expect(answer.error["code"] as? String == "not_found")
+        #expect(answer.headers.first(name: "X-Request-Id") != nil)
+    }
+
+    @Test func clientRequestIdIsEchoed() async throws {
+        let answer = try await HTTP.get("\(SMSPipeline.shared.base)/health/live", headers: [("X-Request-Id", "trace-me-42")])
+        #expect(answer.headers.first(name: "X-Request-Id") == "trace-me-42")
+    }
+}
