@@ -10,7 +10,6 @@ COPY Services Services
 COPY Benchmarks Benchmarks
 COPY Tests Tests
 RUN swift build -c release --static-swift-stdlib \
-      --product ingest --product storage --product processing --product notification --product switchyard \
     && mkdir /out && cp "$(swift build -c release --show-bin-path)"/{ingest,storage,processing,notification,switchyard} /out/ \
     && cp -r "$(swift build -c release --show-bin-path)"/*.resources /out/
 

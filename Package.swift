@@ -87,7 +87,8 @@ let package = Package(
             "Platform", "SMS", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], path: "Services/CLI"),
         .executableTarget(name: "Benchmarks", dependencies: [
-            "Platform", "CRabbitMQ",
+            "Platform", "Postgres", "CRabbitMQ",
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], path: "Benchmarks/Swift"),
 

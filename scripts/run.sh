@@ -18,7 +18,7 @@ trap cleanup EXIT INT TERM
 "$SWITCHYARD_ROOT/scripts/servers.sh" start
 
 log "building (release)"
-swift build -c release --product ingest --product storage --product processing --product notification --product switchyard
+swift build -c release
 BIN="$(swift build -c release --show-bin-path)"
 "$BIN/switchyard" migrate
 

@@ -37,7 +37,7 @@ start_postgres() {
   # The project's role and database; trust auth on loopback is the local run's choice.
   psql -h 127.0.0.1 -p "$PG_PORT" -U postgres -tAc "SELECT 1 FROM pg_roles WHERE rolname='switchyard'" | grep -q 1 ||
     psql -h 127.0.0.1 -p "$PG_PORT" -U postgres -qc "CREATE ROLE switchyard LOGIN SUPERUSER"
-  for db in switchyard switchyard_test; do
+  for db in switchyard switchyard_test switchyard_bench; do
     psql -h 127.0.0.1 -p "$PG_PORT" -U postgres -tAc "SELECT 1 FROM pg_database WHERE datname='$db'" | grep -q 1 ||
       psql -h 127.0.0.1 -p "$PG_PORT" -U postgres -qc "CREATE DATABASE $db OWNER switchyard"
   done
@@ -80,6 +80,18 @@ CONF
   die "RabbitMQ did not start: see $RUN_DIR/rabbitmq/log"
 }
 
+# Virtual hosts keep tests and benchmarks off the local run's queues (vhost "/"), the way
+# separate databases keep their rows apart.
+ensure_vhosts() {
+  local existing
+  existing=$(rabbitmqctl list_vhosts --quiet 2>/dev/null || true)
+  for vhost in switchyard_test switchyard_isolated switchyard_bench; do
+    grep -qx "$vhost" <<<"$existing" && continue
+    rabbitmqctl add_vhost "$vhost" >/dev/null
+    rabbitmqctl set_permissions -p "$vhost" guest ".*" ".*" ".*" >/dev/null
+  done
+}
+
 stop_servers() {
   local names=("$@")
   [ ${#names[@]} -gt 0 ] || names=(postgres redis rabbitmq)
@@ -95,7 +107,7 @@ stop_servers() {
 }
 
 case "${1:-start}" in
-  start) mkdir -p "$RUN_DIR"; start_postgres; start_redis; start_rabbitmq ;;
+  start) mkdir -p "$RUN_DIR"; start_postgres; start_redis; start_rabbitmq; ensure_vhosts ;;
   stop) shift; stop_servers "$@" ;;
   status) pg_up && echo "postgres up" || echo "postgres down"; redis_up && echo "redis up" || echo "redis down"
           amqp_up && echo "rabbitmq up" || echo "rabbitmq down" ;;

@@ -19,5 +19,12 @@ router.add(middleware: IdempotencyMiddleware(redis: runtime.redis))
 runtime.operationsRoutes.add(to: router, jsonMetrics: sms.metricsJSON)
 OpenAPIDocument(environment: runtime.configuration.environment, logger: runtime.logger).add(to: router)
 sms.addRoutes(to: router)
+if runtime.configuration.environment.string("BENCH_ROUTES", default: "") == "1" {
+    // `make bench` compares POST /messages with this: same server, same middleware, no work.
+    router.post("/_bench/bare") { request, _ in
+        _ = try await request.body.collect(upTo: 64 * 1024)
+        return try JSONEnvelope.response(["ok": true])
+    }
+}
 
 try await runtime.run(router: router, services: [])

@@ -3,10 +3,6 @@ import Foundation
 import Logging
 import Synchronization
 
-#if canImport(Glibc)
-import Glibc
-#endif
-
 /// Consumes one queue with a prefetch window and manual acknowledgements.
 ///
 /// One thread owns the connection (librabbitmq is not thread-safe): it reads deliveries into
@@ -34,7 +30,7 @@ public final class AMQPConsumer: Sendable {
     private let topology: AMQPTopology
     private let logger: Logger
     private let control = Mutex(Control())
-    private let wakePipe: (read: Int32, write: Int32)
+    private let wakeup = WakeupPipe()
     private let finished = DispatchSemaphore(value: 0)
     /// Counts (re)connections; tests and health checks read it.
     private let connections = Atomic<Int>(0)
@@ -45,11 +41,6 @@ public final class AMQPConsumer: Sendable {
         self.prefetch = prefetch
         self.topology = topology
         self.logger = logger
-        var fds: [Int32] = [0, 0]
-        precondition(pipe(&fds) == 0, "cannot create a pipe")
-        _ = fcntl(fds[0], F_SETFL, fcntl(fds[0], F_GETFL) | O_NONBLOCK)
-        _ = fcntl(fds[1], F_SETFL, fcntl(fds[1], F_GETFL) | O_NONBLOCK)
-        wakePipe = (fds[0], fds[1])
         let thread = Thread { [self] in self.run() }
         thread.name = "amqp-consumer-\(queue)"
         thread.start()
@@ -97,10 +88,7 @@ public final class AMQPConsumer: Sendable {
         signal()
     }
 
-    private func signal() {
-        var byte: UInt8 = 1
-        _ = write(wakePipe.write, &byte, 1)
-    }
+    private func signal() { wakeup.wake() }
 
     // MARK: - The consumer thread
 
@@ -110,8 +98,6 @@ public final class AMQPConsumer: Sendable {
         var backoff = Backoff()
         defer {
             connection?.close()
-            Glibc.close(wakePipe.read)
-            Glibc.close(wakePipe.write)
             buffer.finish()
             finished.signal()
         }
@@ -126,7 +112,7 @@ public final class AMQPConsumer: Sendable {
                 return
             }
             guard let live = connection else {
-                guard consuming else { waitForWake(seconds: 1); continue }
+                guard consuming else { wakeup.wait(socket: nil, seconds: 1); continue }
                 do {
                     let fresh = try AMQPConnection(url: url)
                     try fresh.declare(topology)
@@ -137,13 +123,13 @@ public final class AMQPConsumer: Sendable {
                     backoff.reset()
                 } catch {
                     logger.warning("consumer cannot reach the broker", metadata: ["queue": "\(queue)", "error": "\(error)"])
-                    waitForWake(seconds: backoff.next())
+                    wakeup.wait(socket: nil, seconds: backoff.next())
                 }
                 continue
             }
             do {
                 try apply(commands, on: live, generation: generation)
-                if !live.hasBufferedInput { waitForSocket(live.socketDescriptor) }
+                if !live.hasBufferedInput { wakeup.wait(socket: live.socketDescriptor, seconds: 1) }
                 try readAvailable(from: live, consuming: consuming, generation: generation)
             } catch {
                 logger.warning("consumer connection lost; reconnecting", metadata: ["queue": "\(queue)", "error": "\(error)"])
@@ -197,23 +183,5 @@ public final class AMQPConsumer: Sendable {
                 try connection.check(reply, "basic.consume")
             }
         } while connection.hasBufferedInput
-    }
-
-    private func waitForSocket(_ socket: Int32) {
-        var fds = [pollfd(fd: socket, events: Int16(POLLIN), revents: 0),
-                   pollfd(fd: wakePipe.read, events: Int16(POLLIN), revents: 0)]
-        _ = poll(&fds, 2, 1000)
-        drainWakePipe()
-    }
-
-    private func waitForWake(seconds: Double) {
-        var fds = [pollfd(fd: wakePipe.read, events: Int16(POLLIN), revents: 0)]
-        _ = poll(&fds, 1, Int32(seconds * 1000))
-        drainWakePipe()
-    }
-
-    private func drainWakePipe() {
-        var buffer = [UInt8](repeating: 0, count: 256)
-        while read(wakePipe.read, &buffer, buffer.count) > 0 {}
     }
 }

@@ -7,9 +7,10 @@ import Synchronization
 /// Publishes with publisher confirms: `publish` returns only once the broker has taken
 /// responsibility for the message (for a quorum queue: replicated to disk).
 ///
-/// One thread owns the connection. Callers enqueue; the thread sends everything queued, then
-/// reads confirms, so under load many messages share one round trip ("confirms batched under
-/// load") while a lone publish still returns in about one round trip. When the connection
+/// One thread owns the connection. Callers enqueue and wake it; it sends everything queued at
+/// once, and sleeps in `poll` on the socket and a wake-up pipe, so new messages go out while
+/// earlier confirms are still on their way. Under load many messages share one confirm
+/// (`multiple`), while a lone publish still returns in about one round trip. When the connection
 /// breaks, the thread reconnects with backoff, redeclares the topology, and republishes every
 /// message that was not yet confirmed, so a caller never sees a transient broker restart,
 /// only a publish that took longer (or, past its deadline, a `.timeout`).
@@ -25,6 +26,9 @@ public final class AMQPPublisher: Sendable {
     private struct Inbox {
         var pending: [Pending] = []
         var closed = false
+        /// The thread is (about to be) asleep in `poll`: only then does a publish write to the
+        /// wake-up pipe, which saves a system call per message under load.
+        var sleeping = false
     }
 
     private let url: AMQPURL
@@ -32,7 +36,7 @@ public final class AMQPPublisher: Sendable {
     private let logger: Logger
     private let publishTimeout: Duration
     private let inbox = Mutex(Inbox())
-    private let wake = DispatchSemaphore(value: 0)
+    private let wakeup = WakeupPipe()
     private let finished = DispatchSemaphore(value: 0)
 
     public init(url: AMQPURL, topology: AMQPTopology = AMQPTopology(), publishTimeout: Duration = .seconds(10), logger: Logger) {
@@ -49,20 +53,22 @@ public final class AMQPPublisher: Sendable {
     public func publish(_ message: AMQPOutgoingMessage, exchange: String, routingKey: String) async throws {
         let deadline = ContinuousClock.now + publishTimeout
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
-            let accepted = inbox.withLock { inbox -> Bool in
-                guard !inbox.closed else { return false }
+            let (accepted, wake) = inbox.withLock { inbox -> (Bool, Bool) in
+                guard !inbox.closed else { return (false, false) }
                 inbox.pending.append(Pending(message: message, exchange: exchange, routingKey: routingKey,
                                              deadline: deadline, continuation: continuation))
-                return true
+                defer { inbox.sleeping = false }
+                return (true, inbox.sleeping)
             }
-            if accepted { wake.signal() } else { continuation.resume(throwing: AMQPError(.closed, "the publisher is closed")) }
+            if wake { wakeup.wake() }
+            if !accepted { continuation.resume(throwing: AMQPError(.closed, "the publisher is closed")) }
         }
     }
 
     /// Stops accepting messages, waits for outstanding confirms, and closes the connection.
     public func close() async {
         inbox.withLock { $0.closed = true }
-        wake.signal()
+        wakeup.wake()  // always: the thread may be asleep waiting for confirms
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
             DispatchQueue.global().async { [finished] in
                 finished.wait()
@@ -100,7 +106,10 @@ public final class AMQPPublisher: Sendable {
 
             guard let live = connection else {
                 if batch.isEmpty {
-                    _ = wake.wait(timeout: .now() + 1)  // stay lazy until there is something to send
+                    if goToSleep() {  // stay lazy until there is something to send
+                        wakeup.wait(socket: nil, seconds: 1)
+                        inbox.withLock { $0.sleeping = false }
+                    }
                     continue
                 }
                 do {
@@ -118,7 +127,7 @@ public final class AMQPPublisher: Sendable {
                         break
                     }
                     requeue(batch)
-                    _ = wake.wait(timeout: .now() + backoff.next())
+                    wakeup.wait(socket: nil, seconds: backoff.next())
                 }
                 if connection != nil { requeue(batch) }
                 continue
@@ -137,20 +146,16 @@ public final class AMQPPublisher: Sendable {
                     }
                     unsent.removeFirst()
                 }
-                if inflight.isEmpty {
-                    // Idle: wait for work, but wake up to service heartbeats.
-                    if wake.wait(timeout: .now() + 1) == .timedOut, let frame = try live.nextFrame(timeout: 0) {
-                        try handle(frame, on: live, inflight: &inflight, returned: &returned)
-                    }
-                    continue
+                // Sleep until a confirm arrives or a caller adds work; wake at least every second
+                // so that heartbeats go out on an idle connection.
+                if !live.hasBufferedInput, goToSleep() {
+                    wakeup.wait(socket: live.socketDescriptor, seconds: 1)
+                    inbox.withLock { $0.sleeping = false }
                 }
-                if let frame = try live.nextFrame(timeout: 1) {
+                while let frame = try live.nextFrame(timeout: 0) {
                     try handle(frame, on: live, inflight: &inflight, returned: &returned)
-                    // Read whatever else already arrived before sending more.
-                    while live.hasBufferedInput, let more = try live.nextFrame(timeout: 0) {
-                        try handle(more, on: live, inflight: &inflight, returned: &returned)
-                    }
-                } else if let oldest = inflight.first, oldest.item.deadline <= ContinuousClock.now {
+                }
+                if let oldest = inflight.first, oldest.item.deadline <= ContinuousClock.now {
                     throw AMQPError(.timeout, "confirms stopped arriving")
                 }
             } catch {
@@ -163,6 +168,15 @@ public final class AMQPPublisher: Sendable {
         }
         connection?.close()
         finished.signal()
+    }
+
+    /// Marks the thread asleep unless work arrived meanwhile (then it should not sleep at all).
+    private func goToSleep() -> Bool {
+        inbox.withLock { inbox in
+            guard inbox.pending.isEmpty, !inbox.closed else { return false }
+            inbox.sleeping = true
+            return true
+        }
     }
 
     private func handle(_ frame: amqp_frame_t, on connection: AMQPConnection,

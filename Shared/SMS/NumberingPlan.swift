@@ -16,15 +16,19 @@ public enum NumberingPlan {
     /// E.164 number. Surrounding white space is ignored.
     public static func canonicalize(_ input: String) -> String? {
         let text = input.trimmingCharacters(in: .whitespacesAndNewlines)
-        guard text.hasPrefix("+") else { return nil }
-        let digits = text.dropFirst()
-        guard (2...15).contains(digits.count), digits.allSatisfy({ $0.isASCII && $0.isNumber }), digits.first != "0" else { return nil }
+        let bytes = Array(text.utf8)
+        guard bytes.first == UInt8(ascii: "+") else { return nil }
+        let digits = bytes.dropFirst()
+        guard (2...15).contains(digits.count), digits.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }),
+              digits.first != UInt8(ascii: "0") else { return nil }
         // Calling codes are prefix-free, so at most one of the 1-, 2- and 3-digit prefixes exists.
+        var code = 0
         for length in 1...3 where digits.count > length {
-            guard let code = Int(digits.prefix(length)), let country = countries[code] else { continue }
-            let national = String(digits.dropFirst(length))
+            code = code * 10 + Int(digits[length] - UInt8(ascii: "0"))
+            guard let country = countries[code] else { continue }
+            let national = String(decoding: digits.dropFirst(length), as: UTF8.self)
             guard country.lengths.contains(national.count), compiled.matches(national, code: code, pattern: country.pattern) else { return nil }
-            return "+" + digits
+            return text
         }
         return nil
     }

@@ -65,11 +65,11 @@ public struct SMSAdmission: Sendable {
         return 1
         """)
 
-    public func admit(_ message: AcceptedSMS) async throws -> Decision {
-        let pending = try JSONEnvelope.encoder.encode(SMSMessageView(received: message))
+    /// `view` is the message object as JSON, kept as the `received` copy when accepted.
+    public func admit(_ message: AcceptedSMS, view pending: [UInt8]) async throws -> Decision {
         let reply = try await redis.evaluate(Self.admit, keys: keys(for: message), arguments: [
             Int(Date().timeIntervalSince1970 * 1000), configuration.rateLimitWindow.milliseconds, configuration.rateLimitCount,
-            configuration.dedupWindow.milliseconds, message.id.uuidString.lowercased(), [UInt8](pending), Self.pendingTTLMilliseconds,
+            configuration.dedupWindow.milliseconds, message.id.uuidString.lowercased(), pending, Self.pendingTTLMilliseconds,
         ])
         guard let parts = reply.array, parts.count == 4, let verdict = parts[0].string, let count = parts[2].int, let reset = parts[3].int else {
             throw RedisError(.unexpectedReply, "admission script answered \(reply)")

@@ -51,7 +51,9 @@ public struct SMSIngest: Sendable {
         let submission = try SMSSubmission.validate(body.readBytes(length: body.readableBytes) ?? [])
         let accepted = AcceptedSMS(id: UUID(), from: submission.from, to: submission.to, message: submission.message,
                                    callbackURL: submission.callbackURL, receivedAt: Self.nowToTheMillisecond())
-        switch try await admission.admit(accepted) {
+        // One encoding serves both the `received` copy kept in Redis and the 202's body.
+        let received = try JSONEnvelope.encoder.encode(SMSMessageView(received: accepted))
+        switch try await admission.admit(accepted, view: [UInt8](received)) {
         case .duplicate(let original, let state):
             var view = try await find(original) ?? SMSMessageView(received: accepted)
             view.duplicate = true
@@ -72,7 +74,7 @@ public struct SMSIngest: Sendable {
                 throw APIError(.serviceUnavailable, code: "broker_unavailable", message: "the message could not be queued; retry",
                                headers: [.retryAfter: "5"])
             }
-            return try JSONEnvelope.response(SMSMessageView(received: accepted), status: .accepted, headers: rateLimitHeaders(state))
+            return JSONEnvelope.response(bytes: JSONEnvelope.wrap(encoded: [UInt8](received)), status: .accepted, headers: rateLimitHeaders(state))
         }
     }
 

@@ -8,7 +8,8 @@ import Testing
 struct ServiceProcessTests {
     @Test(arguments: [("ingest", 18480), ("storage", 18481), ("processing", 18482), ("notification", 18483)])
     func answersReadyServesMetricsAndStopsCleanlyOnSIGTERM(name: String, port: Int) async throws {
-        let service = try ServiceProcess(name, port: port)
+        // Their own vhost: these short-lived workers must not take the SMS suites' messages.
+        let service = try ServiceProcess(name, port: port, environment: ["AMQP_URL": TestServers.isolatedAMQPURL])
         try await service.waitUntilReady()
         #expect(try await HTTP.get("http://127.0.0.1:\(port)/health/live").status == 200)
         let metrics = try await HTTP.get("http://127.0.0.1:\(port)/metrics")
@@ -21,7 +22,8 @@ struct ServiceProcessTests {
     }
 
     @Test func readinessNamesTheDependencyThatIsDown() async throws {
-        let service = try ServiceProcess("storage", port: 18484, environment: ["REDIS_URL": "redis://127.0.0.1:1/0"])
+        let service = try ServiceProcess("storage", port: 18484, environment: ["REDIS_URL": "redis://127.0.0.1:1/0",
+                                                                              "AMQP_URL": TestServers.isolatedAMQPURL])
         let deadline = ContinuousClock.now + .seconds(30)
         var answer = try? await HTTP.get("http://127.0.0.1:18484/health/ready")
         while answer == nil, ContinuousClock.now < deadline {

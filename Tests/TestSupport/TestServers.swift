@@ -7,7 +7,12 @@ public enum TestServers {
         ProcessInfo.processInfo.environment["TEST_DATABASE_URL"] ?? "postgres://switchyard@127.0.0.1:5432/switchyard_test"
     }
     public static var redisURL: String { ProcessInfo.processInfo.environment["REDIS_URL"] ?? "redis://127.0.0.1:6379/0" }
-    public static var amqpURL: String { ProcessInfo.processInfo.environment["AMQP_URL"] ?? "amqp://guest:guest@127.0.0.1:5672/%2F" }
+    /// The test vhost: tests never touch the local run's queues (vhost "/").
+    public static var amqpURL: String {
+        ProcessInfo.processInfo.environment["TEST_AMQP_URL"] ?? "amqp://guest:guest@127.0.0.1:5672/switchyard_test"
+    }
+    /// A vhost nothing else uses, for services that must not take real work (a broken one).
+    public static let isolatedAMQPURL = "amqp://guest:guest@127.0.0.1:5672/switchyard_isolated"
 
     /// The repository's root folder.
     public static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()

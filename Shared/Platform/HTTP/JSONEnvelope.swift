@@ -12,7 +12,12 @@ public enum JSONEnvelope {
 
     /// The whole envelope as bytes (what response caches keep).
     public static func bytes<T: Encodable>(_ data: T) throws -> [UInt8] {
-        Array(#"{"data":"#.utf8) + (try encoder.encode(data)) + Array(#","error":null}"#.utf8)
+        wrap(encoded: [UInt8](try encoder.encode(data)))
+    }
+
+    /// The envelope around data that is already JSON.
+    public static func wrap(encoded data: [UInt8]) -> [UInt8] {
+        Array(#"{"data":"#.utf8) + data + Array(#","error":null}"#.utf8)
     }
 
     /// A response from envelope bytes made earlier by ``bytes(_:)``.
