@@ -59,6 +59,7 @@ let package = Package(
             "AMQP", "Redis", "Postgres",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HTTPTypes", package: "swift-http-types"),
+            .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Metrics", package: "swift-metrics"),
             .product(name: "Prometheus", package: "swift-prometheus"),
@@ -73,18 +74,25 @@ let package = Package(
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "MultipartKit", package: "multipart-kit"),
         ], path: "Shared/SMS"),
+        .target(name: "Events", dependencies: [
+            "Platform",
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "_NIOFileSystem", package: "swift-nio"),
+        ], path: "Shared/Events"),
 
         // The executables: each main reads like the architecture diagram.
         .executableTarget(name: "Ingest", dependencies: [
-            "Platform", "SMS", .product(name: "Hummingbird", package: "hummingbird"),
+            "Platform", "SMS", "Events", .product(name: "Hummingbird", package: "hummingbird"),
         ], path: "Services/Ingest"),
-        .executableTarget(name: "Storage", dependencies: ["Platform", "SMS"], path: "Services/Storage"),
-        .executableTarget(name: "Processing", dependencies: ["Platform", "SMS"], path: "Services/Processing"),
+        .executableTarget(name: "Storage", dependencies: ["Platform", "SMS", "Events"], path: "Services/Storage"),
+        .executableTarget(name: "Processing", dependencies: ["Platform", "SMS", "Events"], path: "Services/Processing"),
         .executableTarget(name: "Notification", dependencies: [
             "Platform", "SMS", .product(name: "AsyncHTTPClient", package: "async-http-client"),
         ], path: "Services/Notification"),
         .executableTarget(name: "SwitchyardCLI", dependencies: [
-            "Platform", "SMS", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            "Platform", "SMS", "Events", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], path: "Services/CLI"),
         .executableTarget(name: "Benchmarks", dependencies: [
             "Platform", "Postgres", "CRabbitMQ",

@@ -6,10 +6,12 @@
 //                      '--> PostgreSQL (reads)
 import Hummingbird
 import Platform
+import Events
 import SMS
 
-let runtime = await ServiceRuntime.start(.ingest, queues: SMSQueues.all)
+let runtime = await ServiceRuntime.start(.ingest, queues: SMSQueues.all + EventsQueues.all)
 let sms = try SMSIngest(runtime: runtime)
+let search = EventsSearch(runtime: runtime)
 
 let router = Router(context: APIRequestContext.self)
 router.add(middleware: RequestIDMiddleware())
@@ -19,6 +21,7 @@ router.add(middleware: IdempotencyMiddleware(redis: runtime.redis))
 runtime.operationsRoutes.add(to: router, jsonMetrics: sms.metricsJSON)
 OpenAPIDocument(environment: runtime.configuration.environment, logger: runtime.logger).add(to: router)
 sms.addRoutes(to: router)
+search.addRoutes(to: router)
 if runtime.configuration.environment.string("BENCH_ROUTES", default: "") == "1" {
     // `make bench` compares POST /messages with this: same server, same middleware, no work.
     router.post("/_bench/bare") { request, _ in

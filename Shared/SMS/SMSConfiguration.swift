@@ -24,7 +24,3 @@ public struct SMSConfiguration: Sendable {
         webhookSecret = environment.string("WEBHOOK_SECRET", default: "dev-webhook-secret")
     }
 }
-
-extension Duration {
-    var milliseconds: Int { Int(components.seconds * 1000 + components.attoseconds / 1_000_000_000_000_000) }
-}

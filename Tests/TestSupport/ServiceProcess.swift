@@ -25,6 +25,7 @@ public final class ServiceProcess: @unchecked Sendable {
         var environment = ProcessInfo.processInfo.environment
         environment["DATABASE_URL"] = TestServers.databaseURL
         environment["AMQP_URL"] = TestServers.amqpURL
+        environment["REDIS_URL"] = TestServers.redisURL
         environment["HTTP_PORT"] = String(port)
         environment["METRICS_PORT"] = String(port)
         environment["LOG_LEVEL"] = environment["TEST_SERVICE_LOG_LEVEL"] ?? "error"

@@ -6,7 +6,8 @@ public enum TestServers {
     public static var databaseURL: String {
         ProcessInfo.processInfo.environment["TEST_DATABASE_URL"] ?? "postgres://switchyard@127.0.0.1:5432/switchyard_test"
     }
-    public static var redisURL: String { ProcessInfo.processInfo.environment["REDIS_URL"] ?? "redis://127.0.0.1:6379/0" }
+    /// Redis database 1: tests never see the local run's keys (database 0).
+    public static var redisURL: String { ProcessInfo.processInfo.environment["TEST_REDIS_URL"] ?? "redis://127.0.0.1:6379/1" }
     /// The test vhost: tests never touch the local run's queues (vhost "/").
     public static var amqpURL: String {
         ProcessInfo.processInfo.environment["TEST_AMQP_URL"] ?? "amqp://guest:guest@127.0.0.1:5672/switchyard_test"

@@ -71,3 +71,8 @@ public struct EnvironmentReader: Sendable {
         return .milliseconds(Int64((number * 1000).rounded()))
     }
 }
+
+extension Duration {
+    /// Whole milliseconds, as Redis and RabbitMQ arguments want them.
+    public var milliseconds: Int { Int(components.seconds * 1000 + components.attoseconds / 1_000_000_000_000_000) }
+}

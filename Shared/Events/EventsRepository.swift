@@ -1,0 +1,59 @@
+import Foundation
+import Platform
+import Postgres
+
+/// Every SQL statement of the events workload.
+public enum EventsRepository {
+    /// Upserts in one statement. Values from an older document than the stored one are ignored.
+    static func upsert(_ rows: [(plan: FeedPlan, seenAt: Date)], on connection: PostgresConnection) throws {
+        guard !rows.isEmpty else { return }
+        func text(_ date: Date?) -> String? { date.map(PostgresTimestamp.format) }
+        func flag(_ value: Bool?) -> String? { value.map { $0 ? "t" : "f" } }
+        let zonesJSON = try rows.map { row -> String? in
+            String(decoding: try JSONEncoder().encode(row.plan.zones), as: UTF8.self)
+        }
+        try connection.execute("""
+            INSERT INTO events (id, base_plan_id, plan_id, title, sell_mode, ever_online, starts_at, ends_at,
+                                sell_from, sell_to, sold_out, min_price, max_price, zones, seen_at)
+            SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bool[], $7::timestamptz[],
+                                 $8::timestamptz[], $9::timestamptz[], $10::timestamptz[], $11::bool[], $12::numeric[],
+                                 $13::numeric[], $14::jsonb[], $15::timestamptz[])
+            ON CONFLICT (base_plan_id, plan_id) DO UPDATE SET
+                title = excluded.title, sell_mode = excluded.sell_mode,
+                ever_online = events.ever_online OR excluded.ever_online,
+                starts_at = excluded.starts_at, ends_at = excluded.ends_at,
+                sell_from = excluded.sell_from, sell_to = excluded.sell_to, sold_out = excluded.sold_out,
+                min_price = excluded.min_price, max_price = excluded.max_price, zones = excluded.zones,
+                seen_at = excluded.seen_at
+            WHERE excluded.seen_at >= events.seen_at
+            """, [
+                rows.map { EventID.of(basePlanID: $0.plan.basePlanID, planID: $0.plan.planID).uuidString.lowercased() },
+                rows.map(\.plan.basePlanID), rows.map(\.plan.planID), rows.map(\.plan.title), rows.map(\.plan.sellMode),
+                rows.map { $0.plan.sellMode == "online" ? "t" : "f" },
+                rows.map { PostgresTimestamp.format($0.plan.startsAt) }, rows.map { PostgresTimestamp.format($0.plan.endsAt) },
+                PostgresTextArray(rows.map { text($0.plan.sellFrom) }), PostgresTextArray(rows.map { text($0.plan.sellTo) }),
+                PostgresTextArray(rows.map { flag($0.plan.soldOut) }),
+                PostgresTextArray(rows.map { $0.plan.minPrice.map { String($0) } }),
+                PostgresTextArray(rows.map { $0.plan.maxPrice.map { String($0) } }),
+                PostgresTextArray(zonesJSON), rows.map { PostgresTimestamp.format($0.seenAt) },
+            ])
+    }
+
+    /// Searchable events starting at or after `startsAt` and ending at or before `endsAt`,
+    /// by start then id. Only the bounds given go into the SQL, so the partial index serves.
+    static func search(startsAt: Date?, endsAt: Date?, on connection: PostgresConnection) throws -> [SearchResult] {
+        var conditions = ["ever_online"]
+        var parameters: [any PostgresEncodable] = []
+        if let startsAt { parameters.append(startsAt); conditions.append("starts_at >= $\(parameters.count)") }
+        if let endsAt { parameters.append(endsAt); conditions.append("ends_at <= $\(parameters.count)") }
+        let rows = try connection.query("""
+            SELECT id, title, starts_at, ends_at, min_price::float8 AS min_price, max_price::float8 AS max_price
+            FROM events WHERE \(conditions.joined(separator: " AND ")) ORDER BY starts_at, id
+            """, parameters)
+        return try rows.map { row in
+            SearchResult(id: try row.decode("id"), title: try row.decode("title"), startsAt: try row.decode("starts_at"),
+                         endsAt: try row.decode("ends_at"), minPrice: try row.decodeIfPresent("min_price"),
+                         maxPrice: try row.decodeIfPresent("max_price"))
+        }
+    }
+}

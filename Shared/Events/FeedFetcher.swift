@@ -1,0 +1,70 @@
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import NIOFileSystem
+import NIOHTTP1
+
+/// Downloads the provider's document to a temporary file (never into memory), with a timeout,
+/// retries with exponential backoff and jitter, and `If-None-Match` when the provider gave an
+/// ETag last time.
+struct FeedFetcher: Sendable {
+    enum Outcome {
+        case notModified
+        case document(URL, etag: String?)
+    }
+
+    struct Failure: Error, CustomStringConvertible {
+        let description: String
+    }
+
+    let configuration: ProviderConfiguration
+    let client: HTTPClient
+
+    func fetch(etag: String?) async throws -> Outcome {
+        var lastError: any Error = Failure(description: "no attempt made")
+        for attempt in 1...configuration.attempts {
+            do {
+                return try await fetchOnce(etag: etag)
+            } catch {
+                lastError = error
+                guard attempt < configuration.attempts else { break }
+                // 0.5 s, 1 s, 2 s ... each scaled by a random 50-100 % so replicas do not retry in step.
+                let base = 0.5 * pow(2, Double(attempt - 1))
+                try await Task.sleep(for: .milliseconds(Int(base * Double.random(in: 0.5...1.0) * 1000)))
+            }
+        }
+        throw lastError
+    }
+
+    private func fetchOnce(etag: String?) async throws -> Outcome {
+        var request = HTTPClientRequest(url: configuration.url)
+        request.headers.add(name: "Accept", value: "application/xml, text/xml")
+        if let etag { request.headers.add(name: "If-None-Match", value: etag) }
+        let deadline = NIODeadline.now() + .nanoseconds(Int64(configuration.timeout.components.seconds * 1_000_000_000
+                                                             + configuration.timeout.components.attoseconds / 1_000_000_000))
+        let response = try await client.execute(request, deadline: deadline)
+        if response.status == .notModified { return .notModified }
+        guard response.status == .ok else {
+            throw Failure(description: "provider answered \(response.status.code)")
+        }
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("switchyard-feed-\(UUID().uuidString).xml")
+        do {
+            var written = 0
+            try await FileSystem.shared.withFileHandle(forWritingAt: FilePath(file.path), options: .newFile(replaceExisting: true)) { handle in
+                var writer = handle.bufferedWriter()
+                for try await chunk in response.body {
+                    written += chunk.readableBytes
+                    guard written <= configuration.maxDocumentBytes else {
+                        throw Failure(description: "document larger than \(configuration.maxDocumentBytes) bytes")
+                    }
+                    _ = try await writer.write(contentsOf: chunk)
+                }
+                try await writer.flush()
+            }
+        } catch {
+            try? FileManager.default.removeItem(at: file)
+            throw error
+        }
+        return .document(file, etag: response.headers.first(name: "ETag"))
+    }
+}

@@ -1,0 +1,131 @@
+import AsyncHTTPClient
+import Foundation
+import Logging
+import NIOPosix
+import Platform
+import Redis
+import ServiceLifecycle
+import Synchronization
+
+/// processing's part of the events workload: polls the provider every `PROVIDER_POLL_SECONDS`
+/// and hands what it parsed to storage in batches.
+///
+/// However many processing replicas run, one polls: the one holding a Redis lease (renewed
+/// each round, expiring after two rounds if its holder dies). A document is parsed twice
+/// from its temporary file: once to prove it is whole and well-formed, then again to publish
+/// its plans in batches, so a truncated or garbage document never reaches storage and memory
+/// stays flat whatever the document's size.
+public final class FeedPoller: Service, Sendable {
+    let configuration: ProviderConfiguration
+    let fetcher: FeedFetcher
+    let redis: RedisClient
+    let bus: MessageBus
+    let logger: Logger
+    let health = ProviderHealth()
+    let instance = UUID().uuidString
+    let failuresInARow = Atomic<Int>(0)
+    static let batchSize = 500
+
+    public init(runtime: ServiceRuntime, client: HTTPClient = .shared) throws {
+        configuration = try ProviderConfiguration(environment: runtime.configuration.environment)
+        fetcher = FeedFetcher(configuration: configuration, client: client)
+        redis = runtime.redis
+        bus = runtime.bus
+        var logger = runtime.logger
+        logger[metadataKey: "provider"] = "\(configuration.url)"
+        self.logger = logger
+    }
+
+    /// Keys are per provider URL, so pollers of different providers never compete.
+    var keyPrefix: String { "events:provider:\(SHA256Hex.of(Array(configuration.url.utf8)).prefix(16))" }
+
+    public func run() async throws {
+        logger.info("polling every \(configuration.pollInterval)")
+        await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                if (try? await self.holdLease()) == true { await self.pollOnce() }
+                try? await Task.sleep(for: self.configuration.pollInterval)
+            }
+        }
+    }
+
+    static let lease = RedisScript("""
+        if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return 1 end
+        if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('PEXPIRE', KEYS[1], ARGV[2]) return 1 end
+        return 0
+        """)
+
+    func holdLease() async throws -> Bool {
+        let ttl = max(configuration.pollInterval.milliseconds * 2, 5_000)
+        return try await redis.evaluate(Self.lease, keys: ["\(keyPrefix):lease"], arguments: [instance, ttl]).int == 1
+    }
+
+    func pollOnce() async {
+        do {
+            let etag = try await redis.send("GET", "\(keyPrefix):etag").string
+            let fetchedAt = Date()
+            switch try await fetcher.fetch(etag: etag) {
+            case .notModified:
+                health.notModified.increment()
+            case .document(let file, let newETag):
+                defer { try? FileManager.default.removeItem(at: file) }
+                let summary = try await publish(file, fetchedAt: fetchedAt)
+                health.parsed.increment(by: summary.parsed)
+                health.skipped.increment(by: summary.skipped)
+                health.fetches.increment()
+                if let newETag { try await redis.send("SET", "\(keyPrefix):etag", newETag) }
+                logger.info("feed stored", metadata: ["parsed": "\(summary.parsed)", "skipped": "\(summary.skipped)"])
+            }
+            failuresInARow.store(0, ordering: .relaxed)
+            health.consecutiveFailures.record(0)
+            health.lastSuccess.record(Date().timeIntervalSince1970)
+        } catch {
+            let failures = failuresInARow.wrappingAdd(1, ordering: .relaxed).newValue
+            health.consecutiveFailures.record(failures)
+            health.failures.increment()
+            if error is FeedParser.Failure { health.rejectedDocuments.increment() }
+            logger.warning("feed poll failed; stored events are untouched", metadata: ["error": "\(error)", "failures_in_a_row": "\(failures)"])
+        }
+    }
+
+    /// Parses on a pool thread (XMLParser blocks), checking the whole document first.
+    func publish(_ file: URL, fetchedAt: Date) async throws -> FeedParser.Summary {
+        let summary = try await NIOThreadPool.singleton.runIfActive {
+            try FeedParser.parse(contentsOf: file) { _ in }
+        }
+        guard summary.parsed > 0 || summary.skipped > 0 else { return summary }
+        let bus = self.bus
+        try await NIOThreadPool.singleton.runIfActive {
+            var batch: [FeedPlan] = []
+            func flush() throws {
+                guard !batch.isEmpty else { return }
+                let envelope = MessageEnvelope(type: "events.batch", requestID: nil,
+                                               payload: FeedBatch(fetchedAt: fetchedAt, plans: batch))
+                batch.removeAll(keepingCapacity: true)
+                // This pool thread may block; the confirm itself is awaited on the bus's thread.
+                try BlockingBridge.wait { try await bus.send(envelope, to: EventsQueues.store) }
+            }
+            _ = try FeedParser.parse(contentsOf: file) { plan in
+                batch.append(plan)
+                if batch.count >= Self.batchSize { try flush() }
+            }
+            try flush()
+        }
+        return summary
+    }
+}
+
+/// Runs async work from a thread that is allowed to block (never an event loop or the
+/// cooperative pool) and waits for it.
+enum BlockingBridge {
+    static func wait(_ work: @escaping @Sendable () async throws -> Void) throws {
+        let done = DispatchSemaphore(value: 0)
+        let outcome = Mutex<(any Error)?>(nil)
+        Task {
+            do { try await work() } catch { outcome.withLock { $0 = error } }
+            done.signal()
+        }
+        done.wait()
+        if let error = outcome.withLock({ $0 }) { throw error }
+    }
+}
