@@ -114,5 +114,10 @@ let package = Package(
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HTTPTypes", package: "swift-http-types"),
         ], path: "Tests/SMSTests"),
+        .testTarget(name: "EventsTests", dependencies: [
+            "Events", "Platform", "Postgres", "Redis", "TestSupport",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "HTTPTypes", package: "swift-http-types"),
+        ], path: "Tests/EventsTests"),
     ]
 )

@@ -13,6 +13,10 @@ public final class FeedParser: NSObject, XMLParserDelegate {
     public struct Summary: Sendable, Equatable {
         public var parsed = 0
         public var skipped = 0
+        public init(parsed: Int = 0, skipped: Int = 0) {
+            self.parsed = parsed
+            self.skipped = skipped
+        }
     }
 
     public enum Failure: Error, CustomStringConvertible {
@@ -29,6 +33,9 @@ public final class FeedParser: NSObject, XMLParserDelegate {
     private let onPlan: (FeedPlan) throws -> Void
     private var summary = Summary()
     private var root: String?
+    /// Set when the root's closing tag is read: a document cut short can still look well-formed
+    /// to a streaming parser up to where it stops.
+    private var rootClosed = false
     private var base: (id: String?, title: String?, sellMode: String?)?
     private var plan: [String: String]?
     private var zones: [FeedZone] = []
@@ -51,6 +58,7 @@ public final class FeedParser: NSObject, XMLParserDelegate {
         guard ok else { throw Failure.malformed(parser.parserError.map { "\($0)" } ?? "unknown parser error") }
         guard let root = delegate.root else { throw Failure.malformed("empty document") }
         guard root == "planList" || root == "eventList" else { throw Failure.notAFeed(root: root) }
+        guard delegate.rootClosed else { throw Failure.malformed("the document ends before </\(root)>") }
         return delegate.summary
     }
 
@@ -99,6 +107,8 @@ public final class FeedParser: NSObject, XMLParserDelegate {
             }
         case "base_plan", "base_event":
             base = nil
+        case root:
+            rootClosed = true
         default:
             break
         }

@@ -1,0 +1,232 @@
+import Events
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Postgres
+import Synchronization
+import TestSupport
+import Testing
+
+/// A provider the test controls: what it answers next.
+final class TestProvider: Sendable {
+    enum Behaviour: Sendable {
+        case document([UInt8])
+        case status(Int)
+        case hang
+    }
+
+    let behaviour = Mutex(Behaviour.status(503))
+    let requests = Atomic<Int>(0)
+    let port = 18690
+
+    func start() async throws -> Task<Void, any Error> {
+        let router = Router()
+        router.get("/feed") { _, _ -> Response in
+            self.requests.add(1, ordering: .relaxed)
+            switch self.behaviour.withLock({ $0 }) {
+            case .document(let bytes):
+                return Response(status: .ok, headers: [.contentType: "application/xml"], body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
+            case .status(let code):
+                return Response(status: .init(code: code))
+            case .hang:
+                try await Task.sleep(for: .seconds(30))
+                return Response(status: .ok)
+            }
+        }
+        let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: port)))
+        let task = Task { try await app.runService(gracefulShutdownSignals: []) }
+        try await Task.sleep(for: .milliseconds(300))
+        return task
+    }
+
+    func serve(_ behaviour: Behaviour) { self.behaviour.withLock { $0 = behaviour } }
+
+    /// Waits until the provider has been asked `count` more times.
+    func waitForRequests(_ count: Int) async throws {
+        let target = requests.load(ordering: .relaxed) + count
+        let deadline = ContinuousClock.now + .seconds(60)
+        while requests.load(ordering: .relaxed) < target, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(50)) }
+    }
+}
+
+/// The provider and the three services, started once for the suite.
+actor EventsEnvironment {
+    static let shared = EventsEnvironment()
+    let provider = TestProvider()
+    private var services: [ServiceProcess] = []
+    private var server: Task<Void, any Error>?
+    private var samplesLoaded = false
+
+    func start() async throws {
+        guard services.isEmpty else { return }
+        server = try await provider.start()
+        let environment = ["PROVIDER_URL": "http://127.0.0.1:\(provider.port)/feed", "PROVIDER_POLL_SECONDS": "1",
+                           "PROVIDER_TIMEOUT": "1s", "PROVIDER_ATTEMPTS": "1"]
+        for (index, name) in ["ingest", "storage", "processing"].enumerated() {
+            services.append(try ServiceProcess(name, port: 18700 + index, environment: environment))
+        }
+        for service in services { try await service.waitUntilReady() }
+        // A clean table, and a fresh cache version, as after any write.
+        let database = PostgresPool(url: TestServers.databaseURL, size: 1)
+        try await database.execute("DELETE FROM events")
+        await database.close()
+        try await RedisCacheReset.bumpSearchVersion()
+    }
+
+    /// Feeds the three samples in order (once per run), waiting for each to be searchable.
+    func loadSamples(_ test: EventsPipelineTests) async throws {
+        try await start()
+        guard !samplesLoaded else { return }
+        provider.serve(.document(try test.sample(1)))
+        _ = try await test.waitForSearch { $0.count == 4 }
+        provider.serve(.document(try test.sample(2)))
+        _ = try await test.waitForSearch { events in
+            events.contains { $0["title"] as? String == "Los Morancos" && $0["end_time"] as? String == "21:20:00" }
+        }
+        provider.serve(.document(try test.sample(3)))
+        _ = try await test.waitForSearch { events in
+            events.contains { $0["title"] as? String == "Los Morancos" && $0["end_time"] as? String == "21:00:00" }
+                && events.contains { $0["title"] as? String == "Camela en concierto" && $0["end_time"] as? String == "21:30:00" }
+        }
+        samplesLoaded = true
+    }
+}
+
+@Suite("Events: unreliable provider to fast /search", .serialized)
+struct EventsPipelineTests {
+    static let base = "http://127.0.0.1:18700"
+    let samples = FeedParserTests.samples
+
+    func sample(_ n: Int) throws -> [UInt8] { Array(try Data(contentsOf: samples.appendingPathComponent("response_\(n).xml"))) }
+
+    func search(_ query: String = "") async throws -> HTTP.Answer {
+        try await HTTP.get("\(Self.base)/search\(query.isEmpty ? "" : "?" + query)")
+    }
+
+    func events(_ answer: HTTP.Answer) -> [[String: Any]] { answer.data["events"] as? [[String: Any]] ?? [] }
+
+    /// Polls /search until `condition` holds.
+    func waitForSearch(_ query: String = "", timeout: Duration = .seconds(60), _ condition: ([[String: Any]]) -> Bool) async throws -> HTTP.Answer {
+        let deadline = ContinuousClock.now + timeout
+        while true {
+            let answer = try await search(query)
+            if answer.status == 200, condition(events(answer)) { return answer }
+            guard ContinuousClock.now < deadline else { throw HTTP.Failure(description: "search never matched: \(answer.text.prefix(500))") }
+            try await Task.sleep(for: .milliseconds(200))
+        }
+    }
+
+    /// The three samples in order (322 kept after it leaves, 444 never, 1591's latest end time
+    /// wins), then every way the provider can fail, then the older dialect, a plan with no
+    /// zones, and a 100,000-plan document.
+    @Test func providerSequenceFailuresAndLargeDocuments() async throws {
+        let environment = EventsEnvironment.shared
+        try await environment.loadSamples(self)
+        let provider = environment.provider
+        let database = PostgresPool(url: TestServers.databaseURL, size: 1)
+        let settled = try await search()
+        let titles = events(settled).compactMap { $0["title"] as? String }
+        #expect(titles.filter { $0 == "Pantomima Full" }.count == 2)        // 322 stays after leaving the feed
+        #expect(!titles.contains("Tributo a Juanito Valderrama"))            // 444 was never online
+        let starts = events(settled).map { "\($0["start_date"] ?? "")T\($0["start_time"] ?? "")" }
+        #expect(starts == starts.sorted())  // ordered by start (then id)
+        let camela = try #require(events(settled).first { $0["title"] as? String == "Camela en concierto" })
+        #expect(camela["min_price"] as? Double == 15 && camela["max_price"] as? Double == 30)
+        #expect(camela["start_date"] as? String == "2021-06-30" && camela["start_time"] as? String == "21:00:00")
+
+        // 2. A failing provider changes nothing that search answers.
+        let before = try await search()
+        let garbage: [TestProvider.Behaviour] = [
+            .status(500), .hang, .document(Array(try sample(1).prefix(700))), .document(Array("not xml at all".utf8)),
+            .document(Array("<html>maintenance</html>".utf8)),
+        ]
+        for behaviour in garbage {
+            provider.serve(behaviour)
+            try await provider.waitForRequests(2)
+            let during = try await search()
+            #expect(during.status == 200)
+            #expect(during.body == before.body)
+        }
+        let metrics = try await HTTP.get("http://127.0.0.1:18702/metrics")
+        #expect(metrics.text.contains("switchyard_provider_consecutive_failures"))
+        #expect(metrics.text.contains("switchyard_provider_last_success_timestamp_seconds"))
+        #expect(metrics.text.contains("switchyard_provider_events_skipped_total"))
+
+        // 3. The older dialect, and a plan with no zones.
+        provider.serve(.document(Array("""
+            <eventList><output><base_event base_event_id="9001" sell_mode="online" title="Old Dialect">
+            <event event_start_date="2030-01-01T10:00:00" event_end_date="2030-01-01T11:00:00" event_id="1">
+            <zone zone_id="1" capacity="5" price="12.50" name="A" numbered="false"/></event>
+            </base_event><base_event base_event_id="9002" sell_mode="online" title="No Zones">
+            <event event_start_date="2030-02-01T10:00:00" event_end_date="2030-02-01T11:00:00" event_id="1"></event>
+            </base_event></output></eventList>
+            """.utf8)))
+        let later = try await waitForSearch("starts_at=2030-01-01T00:00:00Z") { $0.count == 2 }
+        #expect(events(later).first?["min_price"] as? Double == 12.5)
+        #expect(events(later).last?["min_price"] is NSNull && events(later).last?["max_price"] is NSNull)
+
+        // 4. A 100,000-plan document: search keeps answering while it is stored.
+        var big = "<planList><output>"
+        for n in 0..<100_000 {
+            big += #"<base_plan base_plan_id="big\#(n / 10)" sell_mode="online" title="Big \#(n)"><plan plan_start_date="2040-01-01T10:00:00" plan_end_date="2040-01-01T12:00:00" plan_id="\#(n)"><zone zone_id="1" capacity="1" price="\#(n % 90 + 10).00" name="Z" numbered="false"/></plan></base_plan>"#
+        }
+        big += "</output></planList>"
+        provider.serve(.document(Array(big.utf8)))
+        try await provider.waitForRequests(1)
+        provider.serve(.status(304))
+        let deadline = ContinuousClock.now + .seconds(180)
+        var stored = 0
+        while ContinuousClock.now < deadline {
+            #expect(try await search("ends_at=2031-01-01T00:00:00Z").status == 200)
+            stored = try await database.query("SELECT count(*) AS n FROM events WHERE base_plan_id LIKE 'big%'")[0].decode("n", as: Int.self)
+            if stored == 100_000 { break }
+            try await Task.sleep(for: .milliseconds(500))
+        }
+        #expect(stored == 100_000)
+        await database.close()
+    }
+
+    @Test(arguments: [
+        ("starts_at=2021-06-30T21:00:00", true),         // boundary: start >= starts_at, no offset means UTC
+        ("starts_at=2021-06-30T21:00:00.001Z", false),
+        ("starts_at=2021-06-30T23:00:00%2B02:00", true),  // the same instant with an offset
+        ("starts_at=2021-06-30T23:00:00 02:00", true),    // a `+` sent unencoded arrives as a space
+        ("ends_at=2021-06-30T21:30:00Z", true),           // boundary: end <= ends_at
+        ("ends_at=2021-06-30T21:29:59Z", false),
+    ])
+    func containmentAndBoundaries(query: String, includesCamela: Bool) async throws {
+        try await EventsEnvironment.shared.loadSamples(self)
+        let answer = try await search(query)
+        let titles = events(answer).compactMap { $0["title"] as? String }
+        #expect(titles.contains("Camela en concierto") == includesCamela, "\(query): \(titles)")
+    }
+
+    @Test(arguments: ["starts_at=yesterday", "starts_at=2021-06-31T00:00:00Z", "ends_at=2021-06-30", "starts_at=2021-06-30T25:00:00Z",
+                      "starts_at=2021-07-01T00:00:00Z&ends_at=2021-06-01T00:00:00Z"])
+    func badParametersAre400sInTheEnvelope(query: String) async throws {
+        try await EventsEnvironment.shared.start()
+        let answer = try await search(query)
+        #expect(answer.status == 400, "\(query)")
+        #expect(answer.json["data"] is NSNull)
+        #expect((answer.error["code"] as? String)?.isEmpty == false)
+    }
+
+    @Test func unchangedAnswersCostA304() async throws {
+        try await EventsEnvironment.shared.start()
+        let first = try await search()
+        let etag = try #require(first.headers.first(name: "ETag"))
+        let again = try await HTTP.get("\(Self.base)/search", headers: [("If-None-Match", etag)])
+        #expect(again.status == 304)
+        #expect(again.body.isEmpty)
+    }
+}
+
+enum RedisCacheReset {
+    static func bumpSearchVersion() async throws {
+        let redis = Redis.RedisClient(url: TestServers.redisURL, size: 1)
+        try await redis.send("INCR", "events:search:version")
+        await redis.close()
+    }
+}
+
+import Redis
