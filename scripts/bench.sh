@@ -15,7 +15,7 @@ gcc -O2 -o "$RUN_DIR/amqp_publish_loop" Benchmarks/c/amqp_publish_loop.c $(pkg-c
 MESSAGES="${BENCH_MESSAGES:-20000}"
 REQUESTS="${BENCH_REQUESTS:-100000}"
 rows=()
-row() { rows+=("$(printf '%-58s %12s %12s %7s' "$1" "$2" "$3" "$(python3 -c "print(f'{$2/$3:.2f}')")")"); }
+row() { rows+=("$(printf '%-76s %12s %12s %7s' "$1" "$2" "$3" "$(python3 -c "print(f'{$2/$3:.2f}')")")"); }
 
 log "AMQP: $MESSAGES persistent messages with confirms, quorum queue (best of 3 each)"
 best_swift=0; best_c=0
@@ -37,7 +37,7 @@ row "Redis SET/s pipelined x100: RedisClient vs redis-benchmark" "$("$BENCH" red
 BIN="$(swift build -c release --show-bin-path)"
 export DATABASE_URL="postgres://switchyard@127.0.0.1:$PG_PORT/switchyard_bench" LOG_LEVEL=error
 export AMQP_URL="amqp://guest:guest@127.0.0.1:$AMQP_PORT/switchyard_bench"
-psql -q -h 127.0.0.1 -p "$PG_PORT" -U switchyard switchyard_bench -c "DROP TABLE IF EXISTS sms_message_media, sms_messages, sms_stats, media, processed_messages, schema_migrations CASCADE; DROP TYPE IF EXISTS sms_status" 2>/dev/null
+psql -q -h 127.0.0.1 -p "$PG_PORT" -U switchyard switchyard_bench -c "DROP TABLE IF EXISTS sms_message_media, sms_messages, sms_stats, media, events, processed_messages, schema_migrations CASCADE; DROP TYPE IF EXISTS sms_status" 2>/dev/null
 pids=()
 stop_services() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; wait 2>/dev/null || true; }
 trap stop_services EXIT
@@ -59,6 +59,38 @@ while [ "$(curl -s -H 'Accept: application/json' http://127.0.0.1:18680/metrics 
 read -r count accepted_rate processed_rate p50 p99 deepest < <("$BENCH" sms-pipeline --seconds "${BENCH_PIPELINE_SECONDS:-60}" --concurrency 16)
 pipeline_note="$count messages in ${BENCH_PIPELINE_SECONDS:-60}s: accepted $accepted_rate/s, processed $processed_rate/s, received->processed p50 ${p50} ms, p99 ${p99} ms, deepest queue $deepest"
 
-printf '\n%-58s %12s %12s %7s\n' "benchmark" "switchyard" "baseline" "ratio"
+# ---- Events: /search over 10,000 events, and a 100,000-plan document ----
+log "events: 10,000 searchable events, then /search vs the bare route"
+psql -q -h 127.0.0.1 -p "$PG_PORT" -U switchyard switchyard_bench -c "DELETE FROM events" -c "
+  INSERT INTO events (id, base_plan_id, plan_id, title, sell_mode, ever_online, starts_at, ends_at, min_price, max_price, zones, seen_at)
+  SELECT md5('bench' || g)::uuid, 'search' || g / 10, g::text, 'Event ' || g, 'online', true,
+         timestamptz '2030-01-01 00:00:00+00' + (g * interval '863 seconds'),
+         timestamptz '2030-01-01 02:00:00+00' + (g * interval '863 seconds'), 10 + g % 50, 60 + g % 50, '[]', now()
+  FROM generate_series(1, 10000) g" -c "ANALYZE events"
+curl -s -X POST -o /dev/null "http://127.0.0.1:18680/_bench/bare"  # warm up
+latency() { wrk -t2 -c64 -d"${DURATION}s" --latency "$@" | awk '/Requests\/sec/ {rps=$2} /^ +99%/ {p99=$2} END {printf "%d %s", rps, p99}'; }
+read -r bare_rps bare_p99 < <(latency "http://127.0.0.1:18680/_bench/bare")
+read -r search_rps search_p99 < <(latency -s Benchmarks/wrk/search.lua "http://127.0.0.1:18680/search")
+row "GET /search req/s over 10k events (p99 $search_p99) vs bare route (p99 $bare_p99)" "$search_rps" "$bare_rps"
+
+log "events: parsing and storing a 100,000-plan document with 20 zones per plan"
+mkdir -p "$RUN_DIR/bench-feed"
+python3 Benchmarks/generate_feed.py 100000 20 "$RUN_DIR/bench-feed/big.xml"
+python3 scripts/feed_provider.py --port 18690 --samples "$RUN_DIR/bench-feed" >/dev/null & pids+=($!)
+sleep 0.5
+kill "${pids[2]}" 2>/dev/null || true  # the SMS processing instance: the feed run gets its own
+feed_started=$(date +%s.%N)
+PROVIDER_URL=http://127.0.0.1:18690/ PROVIDER_POLL_SECONDS=86400 HTTP_PORT=18684 METRICS_PORT=18684 "$BIN/processing" & feed_pid=$!; pids+=($feed_pid)
+storage_pid="${pids[1]}"
+until [ "$(psql -Atq -h 127.0.0.1 -p "$PG_PORT" -U switchyard switchyard_bench -c "SELECT count(*) FROM events WHERE base_plan_id LIKE 'bench%'")" = 100000 ]; do
+  sleep 0.5
+done
+feed_seconds=$(python3 -c "import time; print(f'{time.time() - $feed_started:.1f}')")
+peak() { awk '/VmHWM/ {printf "%.0f MiB", $2 / 1024}' "/proc/$1/status"; }
+feed_note="$(du -m "$RUN_DIR/bench-feed/big.xml" | cut -f1) MB document stored in ${feed_seconds}s; peak memory: processing $(peak "$feed_pid"), storage $(peak "$storage_pid")"
+rm -rf "$RUN_DIR/bench-feed"
+
+printf '\n%-76s %12s %12s %7s\n' "benchmark" "switchyard" "baseline" "ratio"
 printf '%s\n' "${rows[@]}"
 printf '\nSMS pipeline, sustained: %s\n' "$pipeline_note"
+printf 'Events feed, 100,000 plans x 20 zones: %s\n' "$feed_note"

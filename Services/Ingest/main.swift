@@ -28,6 +28,7 @@ if runtime.configuration.environment.string("BENCH_ROUTES", default: "") == "1" 
         _ = try await request.body.collect(upTo: 64 * 1024)
         return try JSONEnvelope.response(["ok": true])
     }
+    router.get("/_bench/bare") { _, _ in try JSONEnvelope.response(["ok": true]) }
 }
 
 try await runtime.run(router: router, services: [])

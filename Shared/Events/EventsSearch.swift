@@ -9,11 +9,11 @@ import Postgres
 /// never on this path: whatever it does, search answers from what was stored.
 public struct EventsSearch: Sendable {
     let database: PostgresPool
-    let cache: SearchCache
+    let cache: VersionedCache
 
     public init(runtime: ServiceRuntime) {
         database = runtime.database
-        cache = SearchCache(redis: runtime.redis)
+        cache = SearchCache.make(redis: runtime.redis)
     }
 
     public func addRoutes<Context: RequestContext>(to router: Router<Context>) {
@@ -29,15 +29,18 @@ public struct EventsSearch: Sendable {
         }
         let key = "\(startsAt.map { String($0.timeIntervalSince1970) } ?? "")|\(endsAt.map { String($0.timeIntervalSince1970) } ?? "")"
         let (version, cached) = try await cache.lookup(query: key)
+        // The cache keeps "<etag>\n<body>", so a hit costs no hashing.
+        let etag: String
         let body: [UInt8]
-        if let cached {
-            body = cached
+        if let cached, let newline = cached.firstIndex(of: UInt8(ascii: "\n")) {
+            etag = String(decoding: cached[..<newline], as: UTF8.self)
+            body = Array(cached[(newline + 1)...])
         } else {
             let events = try await database.withConnection { try EventsRepository.search(startsAt: startsAt, endsAt: endsAt, on: $0) }
             body = try JSONEnvelope.bytes(["events": events])
-            try? await cache.store(body, query: key, version: version)
+            etag = "\"\(SHA256Hex.of(body).prefix(32))\""
+            try? await cache.store(Array(etag.utf8) + [UInt8(ascii: "\n")] + body, query: key, version: version)
         }
-        let etag = "\"\(SHA256Hex.of(body).prefix(32))\""
         if let match = request.headers[.ifNoneMatch], match.split(separator: ",").contains(where: { $0.trimmingCharacters(in: .whitespaces) == etag }) {
             return Response(status: .notModified, headers: [.eTag: etag])
         }

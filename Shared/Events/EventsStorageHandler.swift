@@ -10,11 +10,11 @@ public struct EventsStorageHandler: MessageHandler {
     public let queue = EventsQueues.store
     public var batchSize: Int { 10 }
     let database: PostgresPool
-    let cache: SearchCache
+    let cache: VersionedCache
 
     public init(runtime: ServiceRuntime) {
         database = runtime.database
-        cache = SearchCache(redis: runtime.redis)
+        cache = SearchCache.make(redis: runtime.redis)
     }
 
     public func handle(_ batch: [MessageEnvelope<FeedBatch>]) async throws {

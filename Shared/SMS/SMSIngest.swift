@@ -11,7 +11,7 @@ public struct SMSIngest: Sendable {
     let bus: MessageBus
     let configuration: SMSConfiguration
     let admission: SMSAdmission
-    let cache: SMSListCache
+    let cache: VersionedCache
     let media: SMSMedia
     let queues: QueueInspector
 
@@ -20,7 +20,7 @@ public struct SMSIngest: Sendable {
         database = runtime.database
         bus = runtime.bus
         admission = SMSAdmission(redis: runtime.redis, configuration: configuration)
-        cache = SMSListCache(redis: runtime.redis)
+        cache = SMSListCache.make(redis: runtime.redis)
         media = SMSMedia(database: runtime.database, blobs: try runtime.blobStore(), cache: cache, maxBytes: configuration.mediaMaxBytes)
         queues = QueueInspector(url: runtime.configuration.amqpURL)
     }

@@ -11,7 +11,7 @@ import Postgres
 struct SMSMedia: Sendable {
     let database: PostgresPool
     let blobs: BlobStore
-    let cache: SMSListCache
+    let cache: VersionedCache
     let maxBytes: Int
 
     func attach(_ request: Request, to message: UUID) async throws -> Response {

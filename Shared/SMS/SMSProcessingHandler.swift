@@ -10,12 +10,12 @@ public struct SMSProcessingHandler: MessageHandler {
     public var batchSize: Int { 200 }
     let database: PostgresPool
     let bus: MessageBus
-    let cache: SMSListCache
+    let cache: VersionedCache
 
     public init(runtime: ServiceRuntime) {
         database = runtime.database
         bus = runtime.bus
-        cache = SMSListCache(redis: runtime.redis)
+        cache = SMSListCache.make(redis: runtime.redis)
     }
 
     public func handle(_ batch: [MessageEnvelope<AcceptedSMS>]) async throws {
