@@ -68,7 +68,7 @@ psql -q -h 127.0.0.1 -p "$PG_PORT" -U switchyard switchyard_bench -c "DELETE FRO
          timestamptz '2030-01-01 02:00:00+00' + (g * interval '863 seconds'), 10 + g % 50, 60 + g % 50, '[]', now()
   FROM generate_series(1, 10000) g" -c "ANALYZE events"
 curl -s -X POST -o /dev/null "http://127.0.0.1:18680/_bench/bare"  # warm up
-latency() { wrk -t2 -c64 -d"${DURATION}s" --latency "$@" | awk '/Requests\/sec/ {rps=$2} /^ +99%/ {p99=$2} END {printf "%d %s", rps, p99}'; }
+latency() { wrk -t2 -c64 -d"${DURATION}s" --latency "$@" | awk '/Requests\/sec/ {rps=$2} /^ +99%/ {p99=$2} END {printf "%d %s\n", rps, p99}'; }
 read -r bare_rps bare_p99 < <(latency "http://127.0.0.1:18680/_bench/bare")
 read -r search_rps search_p99 < <(latency -s Benchmarks/wrk/search.lua "http://127.0.0.1:18680/search")
 row "GET /search req/s over 10k events (p99 $search_p99) vs bare route (p99 $bare_p99)" "$search_rps" "$bare_rps"

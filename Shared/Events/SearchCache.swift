@@ -2,8 +2,10 @@ import Platform
 import Redis
 
 /// The response cache of `/search`, invalidated by storage whenever feed data is stored.
+/// Each ingest also keeps hot answers in memory, checking the version in Redis every 100 ms:
+/// search must stay fast whatever happens, and feed data changes once a poll at most.
 enum SearchCache {
     static func make(redis: RedisClient) -> VersionedCache {
-        VersionedCache(redis: redis, prefix: "events:search", ttlSeconds: 300)
+        VersionedCache(redis: redis, prefix: "events:search", ttlSeconds: 300, localFreshness: .milliseconds(100))
     }
 }

@@ -1,4 +1,5 @@
 import Redis
+import Synchronization
 
 /// A Redis response cache whose entries are filed under a version number. Writers bump the
 /// version after every commit, which makes every cached answer unreachable at once, so a
@@ -9,11 +10,16 @@ public struct VersionedCache: Sendable {
     /// Key prefix, e.g. `sms:list`: entries are `<prefix>:<version>:<query>`.
     let prefix: String
     let ttlSeconds: Int
+    let local: LocalLayer?
 
-    public init(redis: RedisClient, prefix: String, ttlSeconds: Int) {
+    /// With `localFreshness`, each process also keeps answers in memory and asks Redis for the
+    /// version at most that often, so a hot answer costs no round trip at all; new data then
+    /// shows within `localFreshness` instead of at once.
+    public init(redis: RedisClient, prefix: String, ttlSeconds: Int, localFreshness: Duration? = nil) {
         self.redis = redis
         self.prefix = prefix
         self.ttlSeconds = ttlSeconds
+        self.local = localFreshness.map(LocalLayer.init)
     }
 
     var versionKey: String { "\(prefix):version" }
@@ -25,15 +31,69 @@ public struct VersionedCache: Sendable {
 
     /// The cached body for this query, and the version a fresh answer should be stored under.
     public func lookup(query: String) async throws -> (version: String, body: [UInt8]?) {
+        if let local {
+            let version = try await local.version { try await redis.send("GET", versionKey).string ?? "0" }
+            if let body = local.get(query, version: version) { return (version, body) }
+            let body = try await redis.send("GET", "\(prefix):\(version):\(query)").bytes
+            if let body { local.put(body, query: query, version: version) }
+            return (version, body)
+        }
         let parts = try await redis.evaluate(Self.lookupScript, keys: [versionKey], arguments: [prefix, query]).array ?? []
         return (parts.first?.string ?? "0", parts.count > 1 ? parts[1].bytes : nil)
     }
 
     public func store(_ body: [UInt8], query: String, version: String) async throws {
+        local?.put(body, query: query, version: version)
         try await redis.send("SET", "\(prefix):\(version):\(query)", body, "EX", ttlSeconds)
     }
 
     public func invalidate() async throws {
         try await redis.send("INCR", versionKey)
+    }
+}
+
+/// The in-process layer of a ``VersionedCache``: the version as last read from Redis (re-read
+/// once it is older than `freshness`) and the answers cached under it.
+final class LocalLayer: Sendable {
+    private struct State {
+        var version: String?
+        var readAt = ContinuousClock.now
+        var entries: [String: [UInt8]] = [:]
+        var entriesVersion = ""
+    }
+
+    private let freshness: Duration
+    private let state = Mutex(State())
+    /// Bounds memory: past this many answers the layer starts over.
+    private let capacity = 2_000
+
+    init(freshness: Duration) { self.freshness = freshness }
+
+    func version(read: () async throws -> String) async throws -> String {
+        let cached = state.withLock { state -> String? in
+            guard let version = state.version, ContinuousClock.now - state.readAt < freshness else { return nil }
+            return version
+        }
+        if let cached { return cached }
+        let version = try await read()
+        state.withLock { state in
+            state.version = version
+            state.readAt = ContinuousClock.now
+        }
+        return version
+    }
+
+    func get(_ query: String, version: String) -> [UInt8]? {
+        state.withLock { $0.entriesVersion == version ? $0.entries[query] : nil }
+    }
+
+    func put(_ body: [UInt8], query: String, version: String) {
+        state.withLock { state in
+            if state.entriesVersion != version || state.entries.count >= capacity {
+                state.entries.removeAll(keepingCapacity: true)
+                state.entriesVersion = version
+            }
+            state.entries[query] = body
+        }
     }
 }
