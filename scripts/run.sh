@@ -10,8 +10,12 @@ STARTED_FILE="$(mktemp)"
 export STARTED_FILE
 cleanup() {
   trap - EXIT INT TERM
-  # shellcheck disable=SC2046
-  "$SWITCHYARD_ROOT/scripts/servers.sh" stop $(cat "$STARTED_FILE") 2>/dev/null || true
+  # Only what this run started: servers that were already running stay up. (An empty list
+  # must not reach `servers.sh stop`, which would then stop every server.)
+  local started
+  started=$(cat "$STARTED_FILE")
+  # shellcheck disable=SC2086
+  [ -z "$started" ] || "$SWITCHYARD_ROOT/scripts/servers.sh" stop $started 2>/dev/null || true
   rm -f "$STARTED_FILE"
 }
 trap cleanup EXIT INT TERM

@@ -10,7 +10,7 @@ import Events
 import SMS
 
 let runtime = await ServiceRuntime.start(.ingest, queues: SMSQueues.all + EventsQueues.all)
-let sms = try SMSIngest(runtime: runtime)
+let sms = runtime.configured { try SMSIngest(runtime: runtime) }
 let search = EventsSearch(runtime: runtime)
 
 let router = Router(context: APIRequestContext.self)

@@ -7,5 +7,5 @@ import SMS
 let runtime = await ServiceRuntime.start(.notification, queues: SMSQueues.all)
 
 try await runtime.runWorkers([
-    runtime.worker(try SMSWebhookHandler(runtime: runtime)),
+    runtime.worker(runtime.configured { try SMSWebhookHandler(runtime: runtime) }),
 ])

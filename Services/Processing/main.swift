@@ -11,5 +11,5 @@ let runtime = await ServiceRuntime.start(.processing, queues: SMSQueues.all + Ev
 
 try await runtime.runWorkers([
     runtime.worker(SMSProcessingHandler(runtime: runtime)),
-    try FeedPoller(runtime: runtime),
+    runtime.configured { try FeedPoller(runtime: runtime) },
 ])

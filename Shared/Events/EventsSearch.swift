@@ -65,7 +65,7 @@ public struct EventsSearch: Sendable {
         var offset = 0
         switch rest.first {
         case nil: break
-        case "Z", "z" where rest.count == 1: break
+        case "Z" where rest.count == 1, "z" where rest.count == 1: break
         case "+", "-":
             let sign = rest.first == "-" ? -1 : 1
             let parts = rest.dropFirst().split(separator: ":")

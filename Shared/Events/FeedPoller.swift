@@ -68,8 +68,14 @@ public final class FeedPoller: Service, Sendable {
             case .notModified:
                 health.notModified.increment()
             case .document(let file, let newETag):
-                defer { try? FileManager.default.removeItem(at: file) }
-                let summary = try await publish(file, fetchedAt: fetchedAt)
+                let summary: FeedParser.Summary
+                do {
+                    summary = try await publish(file, fetchedAt: fetchedAt)
+                    await Self.remove(file)
+                } catch {
+                    await Self.remove(file)
+                    throw error
+                }
                 health.parsed.increment(by: summary.parsed)
                 health.skipped.increment(by: summary.skipped)
                 health.fetches.increment()
@@ -86,6 +92,11 @@ public final class FeedPoller: Service, Sendable {
             if error is FeedParser.Failure { health.rejectedDocuments.increment() }
             logger.warning("feed poll failed; stored events are untouched", metadata: ["error": "\(error)", "failures_in_a_row": "\(failures)"])
         }
+    }
+
+    /// Deleting a file is a blocking system call: it goes to the pool too.
+    static func remove(_ file: URL) async {
+        _ = try? await NIOThreadPool.singleton.runIfActive { try FileManager.default.removeItem(at: file) }
     }
 
     /// Parses on a pool thread (XMLParser blocks), checking the whole document first.

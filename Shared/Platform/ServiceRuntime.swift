@@ -71,6 +71,17 @@ public struct ServiceRuntime: Sendable {
         }
     }
 
+    /// Builds a part that reads its own settings; a bad value stops the process at start with
+    /// a message naming the variable, exactly as the platform's own settings do.
+    public func configured<Part>(_ make: () throws -> Part) -> Part {
+        do {
+            return try make()
+        } catch {
+            FileHandle.standardError.write(Data("\(configuration.service.rawValue): \(error)\n".utf8))
+            exit(78)  // EX_CONFIG
+        }
+    }
+
     /// A consumer service for one handler, retrying and dead-lettering through this bus.
     public func worker<Handler: MessageHandler>(_ handler: Handler) -> QueueWorker<Handler> {
         QueueWorker(handler: handler, url: configuration.amqpURL, bus: bus, logger: logger)

@@ -1,3 +1,4 @@
+import Foundation
 import Platform
 import Postgres
 
@@ -36,4 +37,3 @@ public struct SMSNotice: Codable, Sendable {
     public var id: UUID
 }
 
-import Foundation

@@ -1,5 +1,6 @@
 import Foundation
 import Postgres
+import Synchronization
 import TestSupport
 import Testing
 
@@ -54,4 +55,3 @@ struct NoLossTests {
     }
 }
 
-import Synchronization
