@@ -16,6 +16,16 @@ struct AMQPTests {
                      bindings: [.init(queue: queue, exchange: "test.exchange", routingKey: queue)])
     }
 
+    /// Whether `condition` becomes true within five seconds.
+    func eventually(_ condition: () throws -> Bool) async throws -> Bool {
+        let deadline = ContinuousClock.now + .seconds(5)
+        while ContinuousClock.now < deadline {
+            if try condition() { return true }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        return try condition()
+    }
+
     func cleanUp(_ queue: String) throws {
         try AMQPConnection(url: url).deleteQueue(queue)
     }
@@ -44,7 +54,8 @@ struct AMQPTests {
         }
         await consumer.close()
         #expect(seen.count == 500)
-        #expect(try AMQPConnection(url: url).inspect(queue: queue).messageCount == 0)
+        // A quorum queue applies acks through its Raft log: the count settles a moment later.
+        #expect(try await eventually { try AMQPConnection(url: url).inspect(queue: queue).messageCount == 0 })
         await publisher.close()
         try cleanUp(queue)
     }
@@ -94,8 +105,7 @@ struct AMQPTests {
         #expect(consumer.connectionCount >= 2)
         await consumer.close()
         await publisher.close()
-        try await Task.sleep(for: .milliseconds(200))
-        #expect(try AMQPConnection(url: url).inspect(queue: queue).messageCount == 0)
+        #expect(try await eventually { try AMQPConnection(url: url).inspect(queue: queue).messageCount == 0 })
         try cleanUp(queue)
     }
 

@@ -8,7 +8,7 @@ import Redis
 /// get a short, real round trip. `/health/ready` turns the answer into 200 or 503.
 public struct ReadinessProbe: Sendable {
     public struct Report: Sendable {
-        /// Dependency name -> nil when it answered, else what went wrong.
+        /// Dependency name -> what went wrong, for each one that did not answer.
         public let failures: [String: String]
         public var isReady: Bool { failures.isEmpty }
     }
@@ -32,7 +32,7 @@ public struct ReadinessProbe: Sendable {
         let checks: [(String, @Sendable () async throws -> Void)] = [
             ("database", { try await database.query("SELECT 1") }),
             ("redis", { _ = try await redis.send("PING") }),
-            ("broker", { try await brokerThread.runIfActive { AMQPConnection.closing(try AMQPConnection(url: url, connectTimeoutSeconds: 2)) } }),
+            ("broker", { try await brokerThread.runIfActive { try AMQPConnection(url: url, connectTimeoutSeconds: 2).close() } }),
         ]
         let failures = await withTaskGroup(of: (String, String?).self) { group in
             for (name, check) in checks {
@@ -57,8 +57,4 @@ public struct ReadinessProbe: Sendable {
         }
         return Report(failures: failures)
     }
-}
-
-extension AMQPConnection {
-    static func closing(_ connection: AMQPConnection) { connection.close() }
 }
