@@ -26,7 +26,6 @@ public struct PostgresError: Error, CustomStringConvertible, Sendable {
     }
 
     public var isUniqueViolation: Bool { sqlState == "23505" }
-    public var isSerializationFailure: Bool { sqlState == "40001" || sqlState == "40P01" }
 
     public var description: String {
         var text = "PostgreSQL \(kind): \(message)"

@@ -9,14 +9,10 @@ public struct SMSProcessingHandler: MessageHandler {
     public typealias Payload = AcceptedSMS
     public let queue = SMSQueues.process
     public var batchSize: Int { 200 }
-    let database: PostgresPool
-    let bus: MessageBus
-    let cache: VersionedCache
+    let stage: SMSStage
 
     public init(runtime: ServiceRuntime) {
-        database = runtime.database
-        bus = runtime.bus
-        cache = SMSListCache.make(redis: runtime.redis)
+        stage = SMSStage(runtime: runtime)
     }
 
     public func handle(_ batch: [MessageEnvelope<AcceptedSMS>]) async throws {
@@ -24,11 +20,11 @@ public struct SMSProcessingHandler: MessageHandler {
             let analysis = SMSEncoding.analyze(envelope.payload.message)
             return (id: envelope.payload.id, encoding: analysis.encoding, segments: analysis.segments)
         }
-        try await database.withConnection { try SMSRepository.markProcessed(results, on: $0) }
-        try await cache.invalidate()
+        try await stage.database.withConnection { try SMSRepository.markProcessed(results, on: $0) }
+        try await stage.listCache.invalidate()
         let callbacks = batch.filter { $0.payload.callbackURL != nil }
             .map { MessageEnvelope(id: $0.id, type: "sms.processed", requestID: $0.requestID, payload: SMSNotice(id: $0.payload.id)) }
-        if !callbacks.isEmpty { try await bus.send(callbacks, to: SMSQueues.notify) }
+        if !callbacks.isEmpty { try await stage.bus.send(callbacks, to: SMSQueues.notify) }
     }
 }
 

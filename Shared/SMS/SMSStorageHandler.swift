@@ -9,22 +9,18 @@ public struct SMSStorageHandler: MessageHandler {
     public typealias Payload = AcceptedSMS
     public let queue = SMSQueues.store
     public var batchSize: Int { 500 }
-    let database: PostgresPool
-    let bus: MessageBus
-    let cache: VersionedCache
+    let stage: SMSStage
 
     public init(runtime: ServiceRuntime) {
-        database = runtime.database
-        bus = runtime.bus
-        cache = SMSListCache.make(redis: runtime.redis)
+        stage = SMSStage(runtime: runtime)
     }
 
     public func handle(_ batch: [MessageEnvelope<AcceptedSMS>]) async throws {
         let messages = batch.map(\.payload)
         let requestIDs = batch.map(\.requestID)
-        try await database.withConnection { try SMSRepository.store(messages, requestIDs: requestIDs, on: $0) }
-        try await cache.invalidate()
-        try await bus.send(batch.map { MessageEnvelope(id: $0.id, type: "sms.stored", requestID: $0.requestID, payload: $0.payload) },
+        try await stage.database.withConnection { try SMSRepository.store(messages, requestIDs: requestIDs, on: $0) }
+        try await stage.listCache.invalidate()
+        try await stage.bus.send(batch.map { MessageEnvelope(id: $0.id, type: "sms.stored", requestID: $0.requestID, payload: $0.payload) },
                            to: SMSQueues.process)
     }
 }

@@ -40,6 +40,24 @@ struct QueueWorkerTests {
         }
     }
 
+    /// Runs `handler` in a worker for the duration of `body`, then stops it and deletes the
+    /// queue's topology, whatever `body` did.
+    func withWorker(_ handler: FlakyHandler, _ body: (MessageBus) async throws -> Void) async throws {
+        let bus = MessageBus(url: url, queues: [handler.queue], logger: logger)
+        let worker = QueueWorker(handler: handler, url: url, bus: bus, logger: logger)
+        let running = Task { try await worker.run() }
+        do { try await body(bus) } catch {
+            running.cancel()
+            await bus.close()
+            try? deleteTopology(of: handler.queue)
+            throw error
+        }
+        running.cancel()
+        _ = try? await running.value
+        await bus.close()
+        try deleteTopology(of: handler.queue)
+    }
+
     func waitUntil(_ timeout: Duration = .seconds(20), _ condition: () throws -> Bool) async throws {
         let deadline = ContinuousClock.now + timeout
         while try !condition() {
@@ -50,79 +68,58 @@ struct QueueWorkerTests {
 
     @Test func messageThatAlwaysFailsEndsInTheDeadLetterQueueWithItsAttempts() async throws {
         let queue = WorkQueue(name: TestServers.unique("test.dlq"), retryDelays: [.milliseconds(200), .milliseconds(400)], maxAttempts: 3)
-        let bus = MessageBus(url: url, queues: [queue], logger: logger)
         let handler = FlakyHandler(queue: queue, failuresBeforeSuccess: .max)
-        let worker = QueueWorker(handler: handler, url: url, bus: bus, logger: logger)
-        let running = Task { try await worker.run() }
+        try await withWorker(handler) { bus in
+            let started = ContinuousClock.now
+            var envelope = MessageEnvelope(type: "test.flaky", requestID: "req-123", payload: FlakyHandler.Payload(n: 1))
+            envelope.id = UUID()
+            try await bus.send(envelope, to: queue)
 
-        let started = ContinuousClock.now
-        var envelope = MessageEnvelope(type: "test.flaky", requestID: "req-123", payload: FlakyHandler.Payload(n: 1))
-        envelope.id = UUID()
-        try await bus.send(envelope, to: queue)
-
-        let inspector = try AMQPConnection(url: url)
-        try await waitUntil { try inspector.inspect(queue: queue.deadLetterQueue).messageCount == 1 }
-        let elapsed = ContinuousClock.now - started
-        let dead = try #require(try inspector.get(queue: queue.deadLetterQueue))
-        let parked = try EnvelopeCoding.decode(MessageEnvelope<FlakyHandler.Payload>.self, from: dead.body)
-        #expect(parked.id == envelope.id)
-        #expect(parked.attempt == 3)
-        #expect(parked.requestID == "req-123")
-        #expect(parked.lastError?.contains("Boom") == true)
-        #expect(handler.calls.total == 3)
-        // It waited in both retry tiers (200 ms, then 400 ms) before giving up.
-        #expect(elapsed >= .milliseconds(600))
-        #expect(try inspector.inspect(queue: queue.name).messageCount == 0)
-        try inspector.ack(dead)
-
-        running.cancel()
-        _ = try? await running.value
-        await bus.close()
-        try deleteTopology(of: queue)
+            let inspector = try AMQPConnection(url: url)
+            try await waitUntil { try inspector.inspect(queue: queue.deadLetterQueue).messageCount == 1 }
+            let elapsed = ContinuousClock.now - started
+            let dead = try #require(try inspector.get(queue: queue.deadLetterQueue))
+            let parked = try EnvelopeCoding.decode(MessageEnvelope<FlakyHandler.Payload>.self, from: dead.body)
+            #expect(parked.id == envelope.id)
+            #expect(parked.attempt == 3)
+            #expect(parked.requestID == "req-123")
+            #expect(parked.lastError?.contains("Boom") == true)
+            #expect(handler.calls.total == 3)
+            // It waited in both retry tiers (200 ms, then 400 ms) before giving up.
+            #expect(elapsed >= .milliseconds(600))
+            #expect(try inspector.inspect(queue: queue.name).messageCount == 0)
+            try inspector.ack(dead)
+        }
     }
 
     @Test func transientFailuresAreRetriedAndEveryMessageIsHandledOnce() async throws {
         let queue = WorkQueue(name: TestServers.unique("test.retry"), retryDelays: [.milliseconds(100)], maxAttempts: 5)
-        let bus = MessageBus(url: url, queues: [queue], logger: logger)
         let handler = FlakyHandler(queue: queue, failuresBeforeSuccess: 1)
-        let worker = QueueWorker(handler: handler, url: url, bus: bus, logger: logger)
-        let running = Task { try await worker.run() }
+        try await withWorker(handler) { bus in
+            let envelopes = (0..<50).map { MessageEnvelope(type: "test.flaky", requestID: nil, payload: FlakyHandler.Payload(n: $0)) }
+            try await bus.send(envelopes, to: queue)
 
-        let envelopes = (0..<50).map { MessageEnvelope(type: "test.flaky", requestID: nil, payload: FlakyHandler.Payload(n: $0)) }
-        try await bus.send(envelopes, to: queue)
-
-        let inspector = try AMQPConnection(url: url)
-        try await waitUntil {
-            handler.calls.byMessage.withLock { calls in calls.count == 50 && calls.values.allSatisfy { $0 >= 2 } }
+            let inspector = try AMQPConnection(url: url)
+            try await waitUntil {
+                handler.calls.byMessage.withLock { calls in calls.count == 50 && calls.values.allSatisfy { $0 >= 2 } }
         }
         try await waitUntil { try inspector.inspect(queue: queue.name).messageCount == 0 }
         #expect(try inspector.inspect(queue: queue.deadLetterQueue).messageCount == 0)
         #expect(try inspector.inspect(queue: queue.retryQueue(tier: 1)).messageCount == 0)
-
-        running.cancel()
-        _ = try? await running.value
-        await bus.close()
-        try deleteTopology(of: queue)
+        }
     }
 
     @Test func undecodableBodyIsDeadLetteredNotRetried() async throws {
         let queue = WorkQueue(name: TestServers.unique("test.garbage"), retryDelays: [.milliseconds(100)], maxAttempts: 3)
-        let bus = MessageBus(url: url, queues: [queue], logger: logger)
         let handler = FlakyHandler(queue: queue, failuresBeforeSuccess: 0)
-        let worker = QueueWorker(handler: handler, url: url, bus: bus, logger: logger)
-        let running = Task { try await worker.run() }
+        try await withWorker(handler) { _ in
+            let publisher = AMQPPublisher(url: url, topology: queue.topology, logger: logger)
+            try await publisher.publish(AMQPOutgoingMessage(body: Array("not json".utf8)), exchange: WorkQueue.workExchange, routingKey: queue.routingKey)
 
-        let publisher = AMQPPublisher(url: url, topology: queue.topology, logger: logger)
-        try await publisher.publish(AMQPOutgoingMessage(body: Array("not json".utf8)), exchange: WorkQueue.workExchange, routingKey: queue.routingKey)
-
-        let inspector = try AMQPConnection(url: url)
-        try await waitUntil { try inspector.inspect(queue: queue.deadLetterQueue).messageCount == 1 }
-        #expect(handler.calls.total == 0)
-
-        running.cancel()
-        _ = try? await running.value
-        await publisher.close()
-        await bus.close()
-        try deleteTopology(of: queue)
+            let inspector = try AMQPConnection(url: url)
+            try await waitUntil { try inspector.inspect(queue: queue.deadLetterQueue).messageCount == 1 }
+            #expect(handler.calls.total == 0)
+            await publisher.close()
+        }
     }
 }
