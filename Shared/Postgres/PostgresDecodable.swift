@@ -77,6 +77,14 @@ public enum PostgresTimestamp {
     /// so a value never moves into the next second or minute). Formatted by hand: Foundation's
     /// ISO 8601 style was seen to drift by milliseconds through a format/parse round trip.
     public static func format(_ date: Date, fractionDigits: Int) -> String {
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(27)
+        write(date, fractionDigits: fractionDigits, into: &bytes)
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// ``format(_:fractionDigits:)`` appended to a byte buffer (what JSON writers on hot paths use).
+    public static func write(_ date: Date, fractionDigits: Int, into bytes: inout [UInt8]) {
         let scale = Int64([1, 10, 100, 1_000, 10_000, 100_000, 1_000_000][fractionDigits])
         let ticks = Int64((date.timeIntervalSince1970 * Double(scale)).rounded(.down))
         let seconds = ticks >= 0 ? ticks / scale : (ticks - scale + 1) / scale
@@ -84,13 +92,24 @@ public enum PostgresTimestamp {
         let days = Int(seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400)
         let secondOfDay = Int(seconds - Int64(days) * 86_400)
         let (year, month, day) = civilFromDays(days)
-        func pad(_ value: Int, _ width: Int) -> String {
-            let text = String(value)
-            return String(repeating: "0", count: max(0, width - text.count)) + text
+        func digits(_ value: Int, _ width: Int) {  // zero-padded to exactly `width` digits
+            var divisor = 1
+            for _ in 1..<width { divisor *= 10 }
+            while divisor > 0 {
+                bytes.append(UInt8(ascii: "0") + UInt8(value / divisor % 10))
+                divisor /= 10
+            }
         }
-        var text = "\(pad(year, 4))-\(pad(month, 2))-\(pad(day, 2))T\(pad(secondOfDay / 3600, 2)):\(pad(secondOfDay / 60 % 60, 2)):\(pad(secondOfDay % 60, 2))"
-        if fractionDigits > 0 { text += "." + pad(Int(fraction), fractionDigits) }
-        return text + "Z"
+        digits(year, 4); bytes.append(UInt8(ascii: "-")); digits(month, 2); bytes.append(UInt8(ascii: "-")); digits(day, 2)
+        bytes.append(UInt8(ascii: "T"))
+        digits(secondOfDay / 3600, 2); bytes.append(UInt8(ascii: ":"))
+        digits(secondOfDay / 60 % 60, 2); bytes.append(UInt8(ascii: ":"))
+        digits(secondOfDay % 60, 2)
+        if fractionDigits > 0 {
+            bytes.append(UInt8(ascii: "."))
+            digits(Int(fraction), fractionDigits)
+        }
+        bytes.append(UInt8(ascii: "Z"))
     }
 
     /// The proleptic Gregorian date of a day count since 1970-01-01 (Howard Hinnant's algorithm).

@@ -37,7 +37,7 @@ public struct SMSIngest: Sendable {
         router.get("/messages/:id/media") { _, context in
             let id = try messageID(context)
             guard let message = try await find(id) else { throw APIError.notFound("no message \(id.uuidString.lowercased())") }
-            return try JSONEnvelope.response(["items": message.media])
+            return JSONEnvelope.response(MediaList(items: message.media))
         }
         router.get("/media/:sha256") { request, context in
             try await media.download(context.parameters.get("sha256") ?? "", request: request)
@@ -49,15 +49,15 @@ public struct SMSIngest: Sendable {
     func submit(_ request: Request, requestID: String?) async throws -> Response {
         var body = try await request.body.collect(upTo: 64 * 1024)
         let submission = try SMSSubmission.validate(body.readBytes(length: body.readableBytes) ?? [])
-        let accepted = AcceptedSMS(id: UUID(), from: submission.from, to: submission.to, message: submission.message,
+        let accepted = AcceptedSMS(id: UUID.random(), from: submission.from, to: submission.to, message: submission.message,
                                    callbackURL: submission.callbackURL, receivedAt: Self.nowToTheMillisecond())
         // One encoding serves both the `received` copy kept in Redis and the 202's body.
-        let received = try JSONEnvelope.encoder.encode(SMSMessageView(received: accepted))
-        switch try await admission.admit(accepted, view: [UInt8](received)) {
+        let received = SMSMessageView(received: accepted).jsonBytes
+        switch try await admission.admit(accepted, view: received) {
         case .duplicate(let original, let state):
             var view = try await find(original) ?? SMSMessageView(received: accepted)
             view.duplicate = true
-            return try JSONEnvelope.response(view, status: .ok, headers: rateLimitHeaders(state))
+            return JSONEnvelope.response(view, status: .ok, headers: rateLimitHeaders(state))
         case .limited(let state):
             var headers = rateLimitHeaders(state)
             headers[.retryAfter] = String(state.resetSeconds)
@@ -74,7 +74,7 @@ public struct SMSIngest: Sendable {
                 throw APIError(.serviceUnavailable, code: "broker_unavailable", message: "the message could not be queued; retry",
                                headers: [.retryAfter: "5"])
             }
-            return JSONEnvelope.response(bytes: JSONEnvelope.wrap(encoded: [UInt8](received)), status: .accepted, headers: rateLimitHeaders(state))
+            return JSONEnvelope.response(bytes: JSONEnvelope.wrap(encoded: received), status: .accepted, headers: rateLimitHeaders(state))
         }
     }
 
@@ -92,7 +92,7 @@ public struct SMSIngest: Sendable {
 
     func message(_ id: UUID) async throws -> Response {
         guard let view = try await find(id) else { throw APIError.notFound("no message \(id.uuidString.lowercased())") }
-        return try JSONEnvelope.response(view)
+        return JSONEnvelope.response(view)
     }
 
     /// The stored row when storage has written it, else the `received` copy ingest left in Redis.
@@ -106,7 +106,7 @@ public struct SMSIngest: Sendable {
         let (version, cached) = try await cache.lookup(query: query.cacheKey)
         if let cached { return JSONEnvelope.response(bytes: cached) }
         let page = try await database.withConnection { try SMSRepository.list(query, on: $0) }
-        let bytes = try JSONEnvelope.bytes(SMSPage(items: page.items, limit: query.limit, offset: query.offset, total: page.total))
+        let bytes = JSONEnvelope.bytes(SMSPage(items: page.items, limit: query.limit, offset: query.offset, total: page.total))
         try? await cache.store(bytes, query: query.cacheKey, version: version)
         return JSONEnvelope.response(bytes: bytes)
     }
@@ -161,11 +161,20 @@ public struct SMSIngest: Sendable {
     }
 }
 
-struct SMSPage: Encodable {
+struct SMSPage: JSONWritable {
     let items: [SMSMessageView]
     let limit: Int
     let offset: Int
     let total: Int
+
+    func write(to json: inout JSONWriter) {
+        json.object { json in
+            json.key("items"); json.array(items)
+            json.key("limit"); json.int(limit)
+            json.key("offset"); json.int(offset)
+            json.key("total"); json.int(total)
+        }
+    }
 }
 
 struct SMSMetrics: Encodable {

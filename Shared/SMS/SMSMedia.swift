@@ -37,7 +37,7 @@ struct SMSMedia: Sendable {
         let view = MediaView(sha256: sha, contentType: kind.rawValue, size: bytes.count, url: "/media/\(sha)")
         let attached = try await database.withConnection { try SMSRepository.attach(view, to: message, on: $0) }
         try? await cache.invalidate()
-        return try JSONEnvelope.response(view, status: attached ? .created : .ok)
+        return JSONEnvelope.response(view, status: attached ? .created : .ok)
     }
 
     func download(_ sha: String, request: Request) async throws -> Response {

@@ -1,4 +1,5 @@
 import Foundation
+import Platform
 import Postgres
 
 public enum SMSStatus: String, Codable, Sendable, CaseIterable {
@@ -6,7 +7,8 @@ public enum SMSStatus: String, Codable, Sendable, CaseIterable {
 }
 
 /// What travels on `sms.store` and `sms.process`: an accepted message as ingest saw it.
-public struct AcceptedSMS: Codable, Sendable, Equatable {
+/// Consumers decode it with `Codable`; ingest writes it with ``JSONWritable`` (the same keys).
+public struct AcceptedSMS: Codable, Sendable, Equatable, JSONWritable {
     public var id: UUID
     public var from: String
     public var to: String
@@ -19,10 +21,21 @@ public struct AcceptedSMS: Codable, Sendable, Equatable {
         case callbackURL = "callback_url"
         case receivedAt = "received_at"
     }
+
+    public func write(to json: inout JSONWriter) {
+        json.object { json in
+            if let callbackURL { json.key("callback_url"); json.string(callbackURL) }
+            json.key("from"); json.string(from)
+            json.key("id"); json.uuid(id)
+            json.key("message"); json.string(message)
+            json.key("received_at"); json.date(receivedAt, fractionDigits: 6)
+            json.key("to"); json.string(to)
+        }
+    }
 }
 
 /// An attachment as clients see it.
-public struct MediaView: Codable, Sendable, Equatable {
+public struct MediaView: Decodable, Sendable, Equatable, JSONWritable {
     public var sha256: String
     public var contentType: String
     public var size: Int
@@ -32,10 +45,31 @@ public struct MediaView: Codable, Sendable, Equatable {
         case sha256, size, url
         case contentType = "content_type"
     }
+
+    public func write(to json: inout JSONWriter) {
+        json.object { json in
+            json.key("content_type"); json.string(contentType)
+            json.key("sha256"); json.string(sha256)
+            json.key("size"); json.int(size)
+            json.key("url"); json.string(url)
+        }
+    }
+}
+
+/// `{"items": [...]}` of `GET /messages/:id/media`.
+struct MediaList: JSONWritable {
+    let items: [MediaView]
+
+    func write(to json: inout JSONWriter) {
+        json.object { json in
+            json.key("items"); json.array(items)
+        }
+    }
 }
 
 /// The message object of the contract. Every field is always present (null when unknown).
-public struct SMSMessageView: Codable, Sendable {
+/// Decoded from the `received` copy kept in Redis; written with ``JSONWritable``.
+public struct SMSMessageView: Decodable, Sendable, JSONWritable {
     public var id: UUID
     public var from: String
     public var to: String
@@ -81,19 +115,20 @@ public struct SMSMessageView: Codable, Sendable {
         self.media = media
     }
 
-    public func encode(to encoder: any Encoder) throws {
-        var container = encoder.container(keyedBy: CodingKeys.self)
-        try container.encode(id.uuidString.lowercased(), forKey: .id)
-        try container.encode(from, forKey: .from)
-        try container.encode(to, forKey: .to)
-        try container.encode(message, forKey: .message)
-        try container.encode(status, forKey: .status)
-        try container.encode(receivedAt, forKey: .receivedAt)
-        try container.encode(storedAt, forKey: .storedAt)
-        try container.encode(processedAt, forKey: .processedAt)
-        try container.encode(segments, forKey: .segments)
-        try container.encode(encoding, forKey: .encoding)
-        try container.encode(media, forKey: .media)
-        try container.encodeIfPresent(duplicate, forKey: .duplicate)
+    public func write(to json: inout JSONWriter) {
+        json.object { json in
+            if let duplicate { json.key("duplicate"); json.bool(duplicate) }
+            json.key("encoding"); json.string(encoding?.rawValue)
+            json.key("from"); json.string(from)
+            json.key("id"); json.uuid(id)
+            json.key("media"); json.array(media)
+            json.key("message"); json.string(message)
+            json.key("processed_at"); json.date(processedAt)
+            json.key("received_at"); json.date(receivedAt)
+            json.key("segments"); json.int(segments)
+            json.key("status"); json.string(status.rawValue)
+            json.key("stored_at"); json.date(storedAt)
+            json.key("to"); json.string(to)
+        }
     }
 }

@@ -10,9 +10,17 @@ public enum JSONEnvelope {
         response(bytes: try bytes(data), status: status, headers: headers)
     }
 
+    public static func response(_ data: some JSONWritable, status: HTTPResponse.Status = .ok, headers: HTTPFields = [:]) -> Response {
+        response(bytes: bytes(data), status: status, headers: headers)
+    }
+
     /// The whole envelope as bytes (what response caches keep).
     public static func bytes<T: Encodable>(_ data: T) throws -> [UInt8] {
         wrap(encoded: [UInt8](try encoder.encode(data)))
+    }
+
+    public static func bytes(_ data: some JSONWritable) -> [UInt8] {
+        wrap(encoded: data.jsonBytes)
     }
 
     /// The envelope around data that is already JSON.

@@ -9,7 +9,7 @@ public struct RequestIDMiddleware<Context: RequestContext & RequestIDCarrying>: 
     public init() {}
 
     public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        let id = Self.acceptable(request.headers[.requestID]) ?? UUID().uuidString.lowercased()
+        let id = Self.acceptable(request.headers[.requestID]) ?? UUID.random().uuidString.lowercased()
         var context = context
         context.logger[metadataKey: "request_id"] = "\(id)"
         // Handlers read it from the context to carry it into the messages they publish.

@@ -17,7 +17,7 @@ public struct MessageEnvelope<Payload: Codable & Sendable>: Codable, Sendable {
     public var lastError: String?
     public var payload: Payload
 
-    public init(id: UUID = UUID(), type: String, requestID: String?, createdAt: Date = Date(), payload: Payload) {
+    public init(id: UUID = UUID.random(), type: String, requestID: String?, createdAt: Date = Date(), payload: Payload) {
         self.id = id
         self.type = type
         self.attempt = 1
@@ -34,9 +34,26 @@ public struct MessageEnvelope<Payload: Codable & Sendable>: Codable, Sendable {
     }
 }
 
+/// Envelopes whose payload writes itself skip `JSONEncoder` (see ``JSONWritable``): the same
+/// document, keys in the same sorted order, times with microseconds.
+extension MessageEnvelope: JSONWritable where Payload: JSONWritable {
+    public func write(to json: inout JSONWriter) {
+        json.object { json in
+            json.key("attempt"); json.int(attempt)
+            json.key("created_at"); json.date(createdAt, fractionDigits: 6)
+            json.key("id"); json.uuid(id)
+            if let lastError { json.key("last_error"); json.string(lastError) }
+            json.key("payload"); json.value(payload)
+            if let requestID { json.key("request_id"); json.string(requestID) }
+            json.key("type"); json.string(type)
+        }
+    }
+}
+
 /// One JSON coder configuration for the bus: RFC 3339 dates with fractional seconds.
 public enum EnvelopeCoding {
     public static func encode<T: Encodable>(_ value: T) throws -> [UInt8] {
+        if let writable = value as? any JSONWritable { return writable.jsonBytes }
         let encoder = JSONEncoder()
         encoder.dateEncodingStrategy = .custom { date, encoder in
             var container = encoder.singleValueContainer()
