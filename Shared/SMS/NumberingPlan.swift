@@ -9,14 +9,16 @@ public enum NumberingPlan {
         let pattern: String
     }
 
-    /// Compiled patterns, built on first use of each calling code.
-    private static let compiled = PatternCache()
+    /// Every country's pattern, compiled once on first use. A pattern that does not compile
+    /// leaves only the length check for its country (a test keeps that from happening).
+    static let patterns: [Int: DigitPattern] = countries.compactMapValues { DigitPattern($0.pattern) }
 
     /// Returns the number in canonical form (`+` and digits), or nil when it is not a valid
     /// E.164 number. Surrounding white space is ignored.
     public static func canonicalize(_ input: String) -> String? {
-        let text = input.trimmingCharacters(in: .whitespacesAndNewlines)
-        let bytes = Array(text.utf8)
+        var bytes = Array(input.utf8)[...]
+        while let first = bytes.first, isWhiteSpace(first) { bytes.removeFirst() }
+        while let last = bytes.last, isWhiteSpace(last) { bytes.removeLast() }
         guard bytes.first == UInt8(ascii: "+") else { return nil }
         let digits = bytes.dropFirst()
         guard (2...15).contains(digits.count), digits.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }),
@@ -24,29 +26,16 @@ public enum NumberingPlan {
         // Calling codes are prefix-free, so at most one of the 1-, 2- and 3-digit prefixes exists.
         var code = 0
         for length in 1...3 where digits.count > length {
-            code = code * 10 + Int(digits[length] - UInt8(ascii: "0"))
+            code = code * 10 + Int(digits[digits.startIndex + length - 1] - UInt8(ascii: "0"))
             guard let country = countries[code] else { continue }
-            let national = String(decoding: digits.dropFirst(length), as: UTF8.self)
-            guard country.lengths.contains(national.count), compiled.matches(national, code: code, pattern: country.pattern) else { return nil }
-            return text
+            let national = digits.dropFirst(length)
+            guard country.lengths.contains(national.count), patterns[code]?.matches(national) ?? true else { return nil }
+            return String(decoding: bytes, as: UTF8.self)
         }
         return nil
     }
-}
 
-private final class PatternCache: @unchecked Sendable {
-    // @unchecked: every access holds `lock`; NSRegularExpression itself is thread-safe.
-    private let lock = NSLock()
-    private var expressions: [Int: NSRegularExpression] = [:]
-
-    func matches(_ national: String, code: Int, pattern: String) -> Bool {
-        let expression: NSRegularExpression? = lock.withLock {
-            if let cached = expressions[code] { return cached }
-            let built = try? NSRegularExpression(pattern: "^(?:\(pattern))$")
-            expressions[code] = built
-            return built
-        }
-        guard let expression else { return true }  // a pattern ICU cannot compile: fall back to lengths
-        return expression.firstMatch(in: national, range: NSRange(national.startIndex..., in: national)) != nil
+    private static func isWhiteSpace(_ byte: UInt8) -> Bool {
+        byte == UInt8(ascii: " ") || (0x09...0x0D).contains(byte)
     }
 }

@@ -1,0 +1,149 @@
+/// A libphonenumber national-number pattern, compiled for matching strings of digits.
+///
+/// The patterns use a small part of regular-expression syntax: digits, `\d`, classes such as
+/// `[2-79]`, non-capturing groups `(?:...)`, alternation, and the quantifiers `{n}`, `{n,m}`
+/// and `?`. Anything else makes ``init(_:)`` fail (a test compiles every pattern of the table).
+///
+/// Why not `NSRegularExpression`: on Linux it bridges each number to an `NSString` and runs
+/// ICU, and two numbers per `POST /messages` made validation one of the largest costs of a
+/// request. Here a match follows every possible position at once: numbers have at most 17
+/// digits, so the set of positions reached is a bit mask and each step is a few integer ops.
+struct DigitPattern: Sendable {
+    private indirect enum Node: Sendable {
+        /// One digit out of a set (bit d set: digit d allowed).
+        case digit(UInt16)
+        case sequence([Node])
+        case alternation([Node])
+        case repetition(Node, min: Int, max: Int)
+    }
+
+    private let root: Node
+
+    init?(_ pattern: String) {
+        var parser = Parser(Array(pattern.utf8))
+        guard let root = parser.alternation(), parser.atEnd else { return nil }
+        self.root = root
+    }
+
+    /// True when the whole of `digits` (ASCII `0`...`9`) matches.
+    func matches(_ digits: some Collection<UInt8>) -> Bool {
+        guard digits.count < 32 else { return false }
+        // positionsOf[d]: bit i set when the i-th character is digit d.
+        var positionsOf = [UInt32](repeating: 0, count: 10)
+        for (index, byte) in digits.enumerated() {
+            guard byte >= UInt8(ascii: "0"), byte <= UInt8(ascii: "9") else { return false }
+            positionsOf[Int(byte - UInt8(ascii: "0"))] |= 1 << UInt32(index)
+        }
+        let reached = Self.advance(root, from: 1, positionsOf: positionsOf)
+        return reached & (1 << UInt32(digits.count)) != 0
+    }
+
+    /// Bit i of `positions`: the match may stand just before character i. Returns where it may
+    /// stand after `node`.
+    private static func advance(_ node: Node, from positions: UInt32, positionsOf: [UInt32]) -> UInt32 {
+        switch node {
+        case .digit(let allowed):
+            var matching: UInt32 = 0
+            for digit in 0..<10 where allowed & (1 << digit) != 0 { matching |= positionsOf[digit] }
+            return (positions & matching) << 1
+        case .sequence(let parts):
+            var current = positions
+            for part in parts where current != 0 { current = advance(part, from: current, positionsOf: positionsOf) }
+            return current
+        case .alternation(let choices):
+            return choices.reduce(0) { $0 | advance($1, from: positions, positionsOf: positionsOf) }
+        case .repetition(let body, let min, let max):
+            var current = positions
+            for _ in 0..<min { current = advance(body, from: current, positionsOf: positionsOf) }
+            var reached = current
+            for _ in min..<max where current != 0 {
+                current = advance(body, from: current, positionsOf: positionsOf)
+                reached |= current
+            }
+            return reached
+        }
+    }
+
+    /// Recursive descent over the pattern's bytes; every method returns nil on syntax it does not know.
+    private struct Parser {
+        let bytes: [UInt8]
+        var index = 0
+
+        init(_ bytes: [UInt8]) { self.bytes = bytes }
+
+        var atEnd: Bool { index == bytes.count }
+        var next: UInt8? { index < bytes.count ? bytes[index] : nil }
+
+        mutating func take(_ byte: Character) -> Bool {
+            guard next == byte.asciiValue else { return false }
+            index += 1
+            return true
+        }
+
+        mutating func alternation() -> Node? {
+            var choices: [Node] = []
+            repeat {
+                guard let choice = sequence() else { return nil }
+                choices.append(choice)
+            } while take("|")
+            return choices.count == 1 ? choices[0] : .alternation(choices)
+        }
+
+        mutating func sequence() -> Node? {
+            var parts: [Node] = []
+            while let byte = next, byte != UInt8(ascii: "|"), byte != UInt8(ascii: ")") {
+                guard let part = quantified() else { return nil }
+                parts.append(part)
+            }
+            return parts.count == 1 ? parts[0] : .sequence(parts)
+        }
+
+        mutating func quantified() -> Node? {
+            guard let atom = atom() else { return nil }
+            if take("?") { return .repetition(atom, min: 0, max: 1) }
+            guard take("{") else { return atom }
+            guard let min = number() else { return nil }
+            let max = take(",") ? number() : min
+            guard let max, max >= min, take("}") else { return nil }
+            return .repetition(atom, min: min, max: max)
+        }
+
+        mutating func atom() -> Node? {
+            if take("(") {
+                guard take("?"), take(":"), let group = alternation(), take(")") else { return nil }
+                return group
+            }
+            if take("[") { return digitClass() }
+            if take("\\") { return take("d") ? .digit(0x3FF) : nil }
+            guard let digit = digitValue() else { return nil }
+            return .digit(1 << digit)
+        }
+
+        /// The inside of `[...]`: digits and ranges such as `2-79`.
+        mutating func digitClass() -> Node? {
+            var allowed: UInt16 = 0
+            while !take("]") {
+                guard let low = digitValue() else { return nil }
+                var high = low
+                if take("-") {
+                    guard let end = digitValue(), end >= low else { return nil }
+                    high = end
+                }
+                for digit in low...high { allowed |= 1 << digit }
+            }
+            return allowed == 0 ? nil : .digit(allowed)
+        }
+
+        mutating func digitValue() -> UInt16? {
+            guard let byte = next, byte >= UInt8(ascii: "0"), byte <= UInt8(ascii: "9") else { return nil }
+            index += 1
+            return UInt16(byte - UInt8(ascii: "0"))
+        }
+
+        mutating func number() -> Int? {
+            var value: Int?
+            while let digit = digitValue() { value = (value ?? 0) * 10 + Int(digit) }
+            return value
+        }
+    }
+}
