@@ -46,8 +46,8 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ], path: "Shared/AMQP"),
         .target(name: "Redis", dependencies: [
-            "CHiredis", "ClientSupport",
-            .product(name: "Logging", package: "swift-log"),
+            "CHiredis",
+            .product(name: "Crypto", package: "swift-crypto"),
         ], path: "Shared/Redis"),
         .target(name: "Postgres", dependencies: [
             "CLibPQ", "ClientSupport",
@@ -109,7 +109,7 @@ let package = Package(
             "Platform", "TestSupport", .product(name: "AsyncHTTPClient", package: "async-http-client"),
         ], path: "Tests/PlatformTests"),
         .testTarget(name: "SMSTests", dependencies: [
-            "SMS", "Platform", "Postgres", "TestSupport",
+            "SMS", "Platform", "Postgres", "Redis", "TestSupport",
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HTTPTypes", package: "swift-http-types"),

@@ -6,11 +6,11 @@ struct RedisCommands: AsyncParsableCommand {
         abstract: "SET commands per second through RedisClient, from concurrent tasks (optionally pipelined).")
     @Option var url = "redis://127.0.0.1:6379/0"
     @Option var requests = 100_000
-    @Option(help: "Concurrent callers (and pool connections).") var concurrency = 50
+    @Option(help: "Concurrent callers.") var concurrency = 50
     @Option(help: "Commands per pipeline (1 = no pipelining).") var pipeline = 1
 
     func run() async throws {
-        let redis = RedisClient(url: url, size: concurrency)
+        let redis = RedisClient(url: url)
         let value = [UInt8](repeating: UInt8(ascii: "x"), count: 3)
         _ = try await redis.send("PING")
         let rounds = requests / pipeline

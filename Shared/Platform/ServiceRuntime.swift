@@ -43,7 +43,7 @@ public struct ServiceRuntime: Sendable {
         logger.logLevel = configuration.logLevel
         let database = PostgresPool(url: configuration.databaseURL, size: configuration.databasePoolSize,
                                     applicationName: "switchyard-\(service.rawValue)")
-        let redis = RedisClient(url: configuration.redisURL, size: configuration.redisPoolSize)
+        let redis = RedisClient(url: configuration.redisURL, connections: configuration.redisConnections)
         let bus = MessageBus(url: configuration.amqpURL, queues: queues, logger: logger)
         let runtime = ServiceRuntime(configuration: configuration, logger: logger, database: database, redis: redis,
                                      bus: bus, metricsRegistry: registry,

@@ -1,18 +1,21 @@
-import ClientSupport
+import Crypto
 import Synchronization
 
-/// A pool of Redis connections with the commands Switchyard uses: single commands,
-/// pipelines and Lua scripts. All I/O happens on the pool's own threads.
+/// The Redis commands Switchyard uses: single commands, pipelines and Lua scripts, over a few
+/// connections that each pipeline whatever their callers have queued (see ``RedisLane``).
+/// All I/O happens on the lanes' own threads, never on an event loop or the cooperative pool.
 public final class RedisClient: Sendable {
-    private let pool: BlockingConnectionPool<RedisConnection>
-    private let scriptHashes = Mutex<[String: String]>([:])
+    private let lanes: [RedisLane]
+    private let nextLane = Atomic<Int>(0)
 
-    public init(url: String, size: Int = 8) {
-        pool = BlockingConnectionPool(size: size, closedError: { RedisError(.closed, "the client is closed") }) {
-            try RedisConnection(url: url)
-        }
+    /// `connections` lanes, each a connection and a thread. Two keep both cores of a small
+    /// machine busy; more only help when single commands are slow (large values, long scripts).
+    public init(url: String, connections: Int = 2) {
+        precondition(connections > 0, "a client needs at least one connection")
+        lanes = (0..<connections).map { RedisLane(url: url, name: "redis-\($0)") }
     }
 
+    /// One command; a server error reply is thrown as ``RedisError/Kind/server``.
     @discardableResult
     public func send(_ command: any RedisArgument...) async throws -> RedisValue {
         try await send(command)
@@ -20,34 +23,32 @@ public final class RedisClient: Sendable {
 
     @discardableResult
     public func send(_ command: [any RedisArgument]) async throws -> RedisValue {
-        try await pool.withConnection { try $0.send(command) }
+        let reply = try await lane().submit([command])[0]
+        if case .error(let message) = reply { throw RedisError(.server, message) }
+        return reply
     }
 
+    /// Commands sent back to back on one connection; error replies come back in place.
     public func pipeline(_ commands: [[any RedisArgument]]) async throws -> [RedisValue] {
-        try await pool.withConnection { try $0.pipeline(commands) }
+        try await lane().submit(commands)
     }
 
-    /// Runs a script by `EVALSHA`, loading it first if this client has not yet, and falling
-    /// back to `EVAL` when the server forgot it.
+    /// Runs a script by `EVALSHA`, falling back to `EVAL` (which loads it) when the server
+    /// does not know it yet or forgot it.
     public func evaluate(_ script: RedisScript, keys: [any RedisArgument], arguments: [any RedisArgument]) async throws -> RedisValue {
-        let known = scriptHashes.withLock { $0[script.source] }
-        return try await pool.withConnection { [self] connection in
-            let tail: [any RedisArgument] = [keys.count] + keys + arguments
-            let sha: String
-            if let known { sha = known } else {
-                guard let loaded = try connection.send(["SCRIPT", "LOAD", script.source]).string else {
-                    throw RedisError(.unexpectedReply, "SCRIPT LOAD returned no hash")
-                }
-                self.scriptHashes.withLock { $0[script.source] = loaded }
-                sha = loaded
-            }
-            do {
-                return try connection.send(["EVALSHA", sha] + tail)
-            } catch let error as RedisError where error.kind == .server && error.message.hasPrefix("NOSCRIPT") {
-                return try connection.send(["EVAL", script.source] + tail)
-            }
+        let tail: [any RedisArgument] = [keys.count] + keys + arguments
+        do {
+            return try await send(["EVALSHA", script.sha1] + tail)
+        } catch let error as RedisError where error.kind == .server && error.message.hasPrefix("NOSCRIPT") {
+            return try await send(["EVAL", script.source] + tail)
         }
     }
 
-    public func close() async { await pool.close() }
+    public func close() async {
+        for lane in lanes { await lane.close() }
+    }
+
+    private func lane() -> RedisLane {
+        lanes.count == 1 ? lanes[0] : lanes[nextLane.wrappingAdd(1, ordering: .relaxed).oldValue % lanes.count]
+    }
 }

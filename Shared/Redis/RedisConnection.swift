@@ -1,11 +1,10 @@
 import CHiredis
-import ClientSupport
 import Foundation
 
-/// One hiredis connection. Every call blocks, so a connection lives in a ``RedisClient``
-/// pool and is only used from the pool's threads, one at a time.
-public final class RedisConnection: PooledConnection, @unchecked Sendable {
-    // @unchecked: the redisContext is touched only by the thread that currently leases it.
+/// One hiredis connection. Every call blocks, so a connection belongs to one ``RedisLane``
+/// and is only used from that lane's thread.
+public final class RedisConnection: @unchecked Sendable {
+    // @unchecked: the redisContext is touched only by the thread of the lane that owns it.
     private let context: UnsafeMutablePointer<redisContext>
 
     /// Connects from `redis://[:password@]host:port[/db]`, with timeouts and TCP keepalive.
@@ -33,7 +32,7 @@ public final class RedisConnection: PooledConnection, @unchecked Sendable {
 
     deinit { redisFree(context) }
 
-    /// After an I/O error hiredis cannot reuse the context: the pool dials a new one.
+    /// After an I/O error hiredis cannot reuse the context: the lane dials a new one.
     public var isUsable: Bool { context.pointee.err == 0 }
 
     /// Sends one command and waits for its reply. A server error reply is thrown.

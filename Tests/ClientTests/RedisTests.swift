@@ -5,7 +5,7 @@ import Testing
 
 @Suite("Redis client (hiredis)")
 struct RedisTests {
-    let redis = RedisClient(url: TestServers.redisURL, size: 2)
+    let redis = RedisClient(url: TestServers.redisURL)
 
     @Test func commandsAreBinarySafe() async throws {
         let key = TestServers.unique("test:binary")
@@ -40,7 +40,7 @@ struct RedisTests {
     }
 
     @Test func reconnectsAfterTheServerDropsItsConnection() async throws {
-        let single = RedisClient(url: TestServers.redisURL, size: 1)
+        let single = RedisClient(url: TestServers.redisURL, connections: 1)
         let id = try #require(try await single.send("CLIENT", "ID").int)
         // Kill only this client's own connection, so parallel tests are not disturbed.
         try await single.send("CLIENT", "KILL", "ID", id, "SKIPME", "no")
@@ -52,7 +52,7 @@ struct RedisTests {
     }
 
     @Test func badAddressIsATypedError() async throws {
-        let broken = RedisClient(url: "redis://127.0.0.1:1/0", size: 1)
+        let broken = RedisClient(url: "redis://127.0.0.1:1/0", connections: 1)
         await #expect(throws: RedisError.self) { try await broken.send("PING") }
         await broken.close()
     }

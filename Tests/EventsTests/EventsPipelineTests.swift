@@ -224,7 +224,7 @@ struct EventsPipelineTests {
 
 enum RedisCacheReset {
     static func bumpSearchVersion() async throws {
-        let redis = Redis.RedisClient(url: TestServers.redisURL, size: 1)
+        let redis = Redis.RedisClient(url: TestServers.redisURL, connections: 1)
         try await redis.send("INCR", "events:search:version")
         await redis.close()
     }

@@ -26,9 +26,10 @@ public struct PlatformConfiguration: Sendable {
     /// The port for HTTP: the API port for ingest (`HTTP_PORT`), else `METRICS_PORT`.
     public var port: Int
     public var logLevel: Logger.Level
-    /// How many connections each process keeps to PostgreSQL and to Redis.
+    /// How many connections each process keeps to PostgreSQL (one caller at a time each).
     public var databasePoolSize: Int
-    public var redisPoolSize: Int
+    /// How many Redis connections each process keeps (each pipelines all its callers' commands).
+    public var redisConnections: Int
     public var environment: EnvironmentReader
 
     public init(service: ServiceName, environment: EnvironmentReader = EnvironmentReader()) throws {
@@ -46,6 +47,6 @@ public struct PlatformConfiguration: Sendable {
                                           allowed: Logger.Level.allCases.map(\.rawValue))
         logLevel = Logger.Level(rawValue: level)!
         databasePoolSize = try environment.int("DATABASE_POOL_SIZE", default: 8, in: 1...200)
-        redisPoolSize = try environment.int("REDIS_POOL_SIZE", default: 8, in: 1...200)
+        redisConnections = try environment.int("REDIS_CONNECTIONS", default: 2, in: 1...64)
     }
 }
