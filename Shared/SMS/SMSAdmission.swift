@@ -11,8 +11,9 @@ import Redis
 ///    times per sender).
 ///
 /// An accepted message also leaves its `received` copy in Redis, so `GET /messages/:id`
-/// finds it before storage has written it. When the publish that follows fails, `release`
-/// gives the quota and the duplicate slot back.
+/// finds it before storage has written it (storage deletes it after its commit; the TTL is
+/// the safety net). When the publish that follows fails, `release` gives the quota and the
+/// duplicate slot back.
 public struct SMSAdmission: Sendable {
     public enum Decision: Sendable, Equatable {
         case accepted(RateLimitState)
@@ -93,6 +94,12 @@ public struct SMSAdmission: Sendable {
     public func pendingMessage(_ id: UUID) async throws -> SMSMessageView? {
         guard let bytes = try await redis.send("GET", Self.pendingKey(id)).bytes else { return nil }
         return try? JSONDecoder.rfc3339.decode(SMSMessageView.self, from: Data(bytes))
+    }
+
+    /// Deletes the `received` copies of messages that are now in the database.
+    public static func forgetPending(_ ids: [UUID], redis: RedisClient) async throws {
+        guard !ids.isEmpty else { return }
+        try await redis.send(["DEL"] + ids.map(pendingKey))
     }
 
     func keys(for message: AcceptedSMS) -> [any RedisArgument] {

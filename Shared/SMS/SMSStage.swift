@@ -1,16 +1,20 @@
 import Platform
 import Postgres
+import Redis
 
 /// What the SMS workers of storage and processing both need: the database they commit to,
-/// the bus they hand messages on with, and the list cache they invalidate after each commit.
+/// the bus they hand messages on with, and Redis, where the list cache they invalidate after
+/// each commit and ingest's `received` copies live.
 struct SMSStage: Sendable {
     let database: PostgresPool
     let bus: MessageBus
+    let redis: RedisClient
     let listCache: VersionedCache
 
     init(runtime: ServiceRuntime) {
         database = runtime.database
         bus = runtime.bus
+        redis = runtime.redis
         listCache = SMSListCache.make(redis: runtime.redis)
     }
 }

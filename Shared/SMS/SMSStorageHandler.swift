@@ -4,7 +4,8 @@ import Postgres
 /// storage's part: writes accepted messages in batches (one INSERT per batch, a redelivered
 /// row left as it is), then hands every message of the batch to processing. Handing on
 /// repeats after a redelivery, which processing absorbs, so a crash between the commit and
-/// the ack never strands a message in `stored`.
+/// the ack never strands a message in `stored`. Once the rows are committed, ingest's
+/// `received` copies in Redis have served their purpose and are deleted.
 public struct SMSStorageHandler: MessageHandler {
     public typealias Payload = AcceptedSMS
     public let queue = SMSQueues.store
@@ -20,6 +21,9 @@ public struct SMSStorageHandler: MessageHandler {
         let requestIDs = batch.map(\.requestID)
         try await stage.database.withConnection { try SMSRepository.store(messages, requestIDs: requestIDs, on: $0) }
         try await stage.listCache.invalidate()
+        // Reads now find the rows; without this each message would hold Redis memory for the
+        // copy's whole TTL. Failing here loses nothing: the TTL still removes them.
+        try? await SMSAdmission.forgetPending(messages.map(\.id), redis: stage.redis)
         try await stage.bus.send(batch.map { MessageEnvelope(id: $0.id, type: "sms.stored", requestID: $0.requestID, payload: $0.payload) },
                            to: SMSQueues.process)
     }

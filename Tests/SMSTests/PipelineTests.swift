@@ -1,5 +1,6 @@
 import Foundation
 import Postgres
+import Redis
 import SMS
 import TestSupport
 import Testing
@@ -30,6 +31,10 @@ struct PipelineTests {
         #expect(processed["stored_at"] is String)
         #expect(processed["processed_at"] is String)
         #expect(processed["received_at"] as? String == accepted.data["received_at"] as? String)
+        // Once stored, ingest's `received` copy no longer takes Redis memory.
+        let redis = RedisClient(url: TestServers.redisURL, connections: 1)
+        #expect(try await redis.send("EXISTS", "sms:pending:\(id)").int == 0)
+        await redis.close()
     }
 
     @Test func listFiltersOrdersAndPaginates() async throws {
