@@ -12,7 +12,8 @@ rabbit_env=(env HOME=/var/lib/rabbitmq
   RABBITMQ_NODENAME="$RABBITMQ_NODENAME" RABBITMQ_NODE_IP_ADDRESS=127.0.0.1 RABBITMQ_NODE_PORT="$AMQP_PORT"
   RABBITMQ_MNESIA_BASE="$RUN_DIR/rabbitmq/mnesia" RABBITMQ_LOG_BASE="$RUN_DIR/rabbitmq/log"
   RABBITMQ_PID_FILE="$RUN_DIR/rabbitmq/rabbitmq.pid" RABBITMQ_ENABLED_PLUGINS_FILE="$RUN_DIR/rabbitmq/enabled_plugins"
-  RABBITMQ_CONFIG_FILE="$RUN_DIR/rabbitmq/rabbitmq")
+  RABBITMQ_CONFIG_FILE="$RUN_DIR/rabbitmq/rabbitmq"
+  RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS="+sbwt none +sbwtdcpu none +sbwtdio none")
 rabbitmqctl() { as_user rabbitmq "${rabbit_env[@]}" /usr/lib/rabbitmq/bin/rabbitmqctl "$@"; }
 
 started() { [ -n "${STARTED_FILE:-}" ] && echo "$1" >> "$STARTED_FILE" || true; }
