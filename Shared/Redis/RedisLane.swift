@@ -59,11 +59,13 @@ final class RedisLane: Sendable {
 
     /// Answers what is queued, then closes the connection and ends the thread.
     func close() async {
-        let wake = inbox.withLock { inbox -> Bool in
+        let (first, wake) = inbox.withLock { inbox -> (Bool, Bool) in
+            guard !inbox.closed else { return (false, false) }
             inbox.closed = true
             defer { inbox.sleeping = false }
-            return inbox.sleeping
+            return (true, inbox.sleeping)
         }
+        guard first else { return }  // `finished` is signalled once, for the first closer
         if wake { wakeup.signal() }
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
             DispatchQueue.global().async { [finished] in

@@ -25,6 +25,23 @@ struct RedisTests {
         if case .error(let message) = replies[1_001] { #expect(message.hasPrefix("WRONGTYPE")) } else { Issue.record("expected WRONGTYPE") }
     }
 
+    /// Many callers share each connection's round trips; each must get its own replies.
+    @Test func concurrentCallersEachGetTheirOwnReplies() async throws {
+        let prefix = TestServers.unique("test:lane")
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for caller in 0..<500 {
+                group.addTask {
+                    let key = "\(prefix):\(caller)"
+                    try await redis.send("SET", key, "value \(caller)", "EX", 60)
+                    #expect(try await redis.send("GET", key).string == "value \(caller)")
+                    let replies = try await redis.pipeline([["INCRBY", key + ":n", caller], ["INCRBY", key + ":n", 1], ["DEL", key, key + ":n"]])
+                    #expect(replies.map(\.int) == [caller, caller + 1, 2])
+                }
+            }
+            try await group.waitForAll()
+        }
+    }
+
     @Test func serverErrorsAreThrown() async throws {
         await #expect(throws: RedisError.self) { try await redis.send("NOSUCHCOMMAND") }
     }
