@@ -42,11 +42,11 @@ let package = Package(
             .product(name: "NIOPosix", package: "swift-nio"),
         ], path: "Shared/ClientSupport"),
         .target(name: "AMQP", dependencies: [
-            "CRabbitMQ",
+            "CRabbitMQ", "ClientSupport",
             .product(name: "Logging", package: "swift-log"),
         ], path: "Shared/AMQP"),
         .target(name: "Redis", dependencies: [
-            "CHiredis",
+            "CHiredis", "ClientSupport",
             .product(name: "Crypto", package: "swift-crypto"),
         ], path: "Shared/Redis"),
         .target(name: "Postgres", dependencies: [

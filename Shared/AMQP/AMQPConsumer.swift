@@ -1,3 +1,4 @@
+import ClientSupport
 import CRabbitMQ
 import Foundation
 import Logging
@@ -75,12 +76,7 @@ public final class AMQPConsumer: Sendable {
         stopConsuming()
         control.withLock { $0.closed = true }
         signal()
-        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            DispatchQueue.global().async { [finished] in
-                finished.wait()
-                continuation.resume()
-            }
-        }
+        await finished.waitWithoutBlockingThePool()
     }
 
     private func post(_ command: Command) {

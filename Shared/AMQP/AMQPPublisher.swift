@@ -1,3 +1,4 @@
+import ClientSupport
 import CRabbitMQ
 import Dispatch
 import Foundation
@@ -69,12 +70,7 @@ public final class AMQPPublisher: Sendable {
     public func close() async {
         inbox.withLock { $0.closed = true }
         wakeup.wake()  // always: the thread may be asleep waiting for confirms
-        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            DispatchQueue.global().async { [finished] in
-                finished.wait()
-                continuation.resume()
-            }
-        }
+        await finished.waitWithoutBlockingThePool()
     }
 
     // MARK: - The publisher thread

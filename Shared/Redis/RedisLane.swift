@@ -1,3 +1,4 @@
+import ClientSupport
 import Dispatch
 import Foundation
 import Synchronization
@@ -67,12 +68,7 @@ final class RedisLane: Sendable {
         }
         guard first else { return }  // `finished` is signalled once, for the first closer
         if wake { wakeup.signal() }
-        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            DispatchQueue.global().async { [finished] in
-                finished.wait()
-                continuation.resume()
-            }
-        }
+        await finished.waitWithoutBlockingThePool()
     }
 
     // MARK: - The lane's thread
