@@ -43,7 +43,7 @@ def main():
         "",
         "extension NumberingPlan {",
         "    /// Country calling code -> lengths a national significant number may have, and the",
-        "    /// pattern (ICU syntax) its digits must match in full.",
+        "    /// pattern (the regular-expression subset DigitPattern compiles) its digits must match in full.",
         "    static let countries: [Int: Country] = [",
     ]
     for code in sorted(plan):

@@ -1,4 +1,3 @@
-import Crypto
 import Synchronization
 
 /// The Redis commands Switchyard uses: single commands, pipelines and Lua scripts, over a few

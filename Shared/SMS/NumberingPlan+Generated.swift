@@ -3,7 +3,7 @@
 
 extension NumberingPlan {
     /// Country calling code -> lengths a national significant number may have, and the
-    /// pattern (ICU syntax) its digits must match in full.
+    /// pattern (the regular-expression subset DigitPattern compiles) its digits must match in full.
     static let countries: [Int: Country] = [
         // AG AI AS BB BM BS CA DM DO GD GU JM KN KY LC MP MS PR SX TC TT US VC VG VI
         1: Country(lengths: [7, 10], pattern: #"(?:(?:268|[58]\d\d|900)\d{7})|(?:(?:[58]\d\d|684|900)\d{7})|(?:(?:[58]\d\d|900)\d{7})|(?:(?:246|[58]\d\d|900)\d{7})|(?:(?:441|[58]\d\d|900)\d{7})|(?:(?:[58]\d\d|758|900)\d{7})|(?:(?:[589]\d\d|787)\d{7})|(?:(?:[58]\d\d|784|900)\d{7})|(?:7215\d{6}|(?:[58]\d\d|900)\d{7})|(?:(?:345|[58]\d\d|900)\d{7})|(?:(?:284|[58]\d\d|900)\d{7})|(?:(?:[58]\d\d|649|900)\d{7})|(?:[58]\d{9}|(?:34|90)0\d{7})|(?:(?:[58]\d\d|658|900)\d{7})|(?:[58]\d{9}|(?:67|90)0\d{7})|(?:(?:[58]\d\d|671|900)\d{7})|(?:[2-9]\d{9}|3\d{6})|(?:(?:[58]\d\d|767|900)\d{7})|(?:(?:473|[58]\d\d|900)\d{7})|(?:(?:264|[58]\d\d|900)\d{7})|(?:(?:[58]\d\d|664|900)\d{7})|(?:(?:242|[58]\d\d|900)\d{7})"#),

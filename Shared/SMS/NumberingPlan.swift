@@ -1,5 +1,3 @@
-import Foundation
-
 /// E.164 validation against the world's numbering plans: `+`, a country calling code that
 /// exists, and a national number of a length and shape valid for that country. The table is
 /// generated from libphonenumber (scripts/generate_numbering_plan.py), never typed by hand.
