@@ -151,8 +151,9 @@ public final class AMQPConnection: @unchecked Sendable {
     public func ack(_ delivery: AMQPDelivery) throws { try ack(tag: delivery.deliveryTag) }
     public func reject(_ delivery: AMQPDelivery, requeue: Bool) throws { try nack(tag: delivery.deliveryTag, requeue: requeue) }
 
-    func ack(tag: UInt64) throws {
-        let status = amqp_basic_ack(state, channel, tag, 0)
+    /// `multiple` also acks every earlier unacknowledged delivery of the channel.
+    func ack(tag: UInt64, multiple: Bool = false) throws {
+        let status = amqp_basic_ack(state, channel, tag, multiple ? 1 : 0)
         guard status == AMQP_STATUS_OK.rawValue else { throw AMQPError(.connection, "basic.ack: \(String(cString: amqp_error_string2(status)))") }
     }
 

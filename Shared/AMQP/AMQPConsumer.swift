@@ -92,6 +92,7 @@ public final class AMQPConsumer: Sendable {
         var connection: AMQPConnection?
         var generation = 0
         var backoff = Backoff()
+        var unsettled = UnsettledDeliveries()
         defer {
             connection?.close()
             buffer.finish()
@@ -104,7 +105,7 @@ public final class AMQPConsumer: Sendable {
             }
             if closed {
                 // Acks posted before close still go out, so finished work is not redelivered.
-                if let connection { try? apply(commands, on: connection, generation: generation) }
+                if let connection { try? apply(commands, on: connection, generation: generation, unsettled: &unsettled) }
                 return
             }
             guard let live = connection else {
@@ -115,6 +116,7 @@ public final class AMQPConsumer: Sendable {
                     try fresh.startConsuming(queue: queue, prefetch: prefetch)
                     connection = fresh
                     generation += 1
+                    unsettled = UnsettledDeliveries()  // the broker requeued the old connection's
                     connections.add(1, ordering: .relaxed)
                     backoff.reset()
                 } catch {
@@ -124,9 +126,9 @@ public final class AMQPConsumer: Sendable {
                 continue
             }
             do {
-                try apply(commands, on: live, generation: generation)
+                try apply(commands, on: live, generation: generation, unsettled: &unsettled)
                 if !live.hasBufferedInput { wakeup.wait(socket: live.socketDescriptor, seconds: 1) }
-                try readAvailable(from: live, consuming: consuming, generation: generation)
+                try readAvailable(from: live, consuming: consuming, generation: generation, unsettled: &unsettled)
             } catch {
                 logger.warning("consumer connection lost; reconnecting", metadata: ["queue": "\(queue)", "error": "\(error)"])
                 connection = nil
@@ -134,21 +136,33 @@ public final class AMQPConsumer: Sendable {
         }
     }
 
-    private func apply(_ commands: [Command], on connection: AMQPConnection, generation: Int) throws {
+    /// Sends the posted acks and nacks of the current connection. Acks that settle every
+    /// delivery up to a tag go out as one `multiple` ack: fewer frames, and far fewer settle
+    /// commands for a quorum queue (whose channel may hold back settles once 32 are pending,
+    /// and drops held-back ones when the channel closes, redelivering those messages).
+    private func apply(_ commands: [Command], on connection: AMQPConnection, generation: Int,
+                       unsettled: inout UnsettledDeliveries) throws {
+        var acked: [UInt64] = []
         for command in commands {
             switch command {
             case .ack(let tag, let from) where from == generation:
-                try connection.ack(tag: tag)
+                unsettled.settle(tag)
+                acked.append(tag)
             case .nack(let tag, let requeue, let from) where from == generation:
+                unsettled.settle(tag)
                 try connection.nack(tag: tag, requeue: requeue)
             default:
                 continue  // from a connection that is gone: the broker has requeued that message
             }
         }
+        let (covered, single) = unsettled.split(acked)
+        if let highest = covered.max() { try connection.ack(tag: highest, multiple: covered.count > 1) }
+        for tag in single { try connection.ack(tag: tag) }
     }
 
     /// Reads every frame that is ready without blocking. Also where heartbeats are serviced.
-    private func readAvailable(from connection: AMQPConnection, consuming: Bool, generation: Int) throws {
+    private func readAvailable(from connection: AMQPConnection, consuming: Bool, generation: Int,
+                               unsettled: inout UnsettledDeliveries) throws {
         repeat {
             var envelope = amqp_envelope_t()
             var immediately = timeval(tv_sec: 0, tv_usec: 0)
@@ -157,6 +171,8 @@ public final class AMQPConsumer: Sendable {
             switch reply.reply_type {
             case AMQP_RESPONSE_NORMAL:
                 defer { amqp_destroy_envelope(&envelope) }
+                // Recorded even when not handed out, so that no `multiple` ack ever covers it.
+                unsettled.delivered(envelope.delivery_tag)
                 // After stopConsuming, deliveries already in flight are left unacked: close requeues them.
                 guard consuming else { continue }
                 buffer.append(AMQPDelivery(message: envelope.message, deliveryTag: envelope.delivery_tag,
