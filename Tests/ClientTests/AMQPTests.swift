@@ -16,7 +16,6 @@ struct AMQPTests {
                      bindings: [.init(queue: queue, exchange: "test.exchange", routingKey: queue)])
     }
 
-    /// Whether `condition` becomes true within five seconds.
     /// Polls until `condition` holds; the generous deadline is for a loaded CI machine, where
     /// a quorum queue took more than 5 s to apply a burst of acks.
     func eventually(_ condition: () throws -> Bool) async throws -> Bool {
@@ -86,6 +85,9 @@ struct AMQPTests {
     }
 
     @Test func consumerResumesAfterTheBrokerDropsConnections() async throws {
+        // On a vhost of its own: dropping every connection of the shared test vhost would also
+        // cut the connections of the suites running in parallel.
+        let url = try AMQPURL(TestServers.faultsAMQPURL)
         let queue = TestServers.unique("test.resume")
         let publisher = AMQPPublisher(url: url, topology: topology(queue), logger: logger)
         let consumer = AMQPConsumer(url: url, queue: queue, prefetch: 10, topology: topology(queue), logger: logger)
@@ -96,7 +98,7 @@ struct AMQPTests {
         consumer.ack(first)
         try await Task.sleep(for: .milliseconds(200))
 
-        try TestServers.rabbitmqctl("close_all_connections", "-p", "switchyard_test", "switchyard test")
+        try TestServers.rabbitmqctl("close_all_connections", "-p", TestServers.faultsVirtualHost, "switchyard test")
 
         // Confirmed after the drop: the publisher reconnects and republishes; the consumer
         // reconnects and receives it. Nothing confirmed is lost.
@@ -108,6 +110,36 @@ struct AMQPTests {
         await consumer.close()
         await publisher.close()
         #expect(try await eventually { try AMQPConnection(url: url).inspect(queue: queue).messageCount == 0 })
+        try AMQPConnection(url: url).deleteQueue(queue)
+    }
+
+    /// Acks are coalesced into `multiple` acks only below the lowest delivery the application
+    /// still holds: acking the first and third of three must not settle the second.
+    @Test func coalescedAcksNeverSettleAnUnackedDelivery() async throws {
+        let queue = TestServers.unique("test.coalesce")
+        let publisher = AMQPPublisher(url: url, topology: topology(queue), logger: logger)
+        for n in 1...3 {
+            try await publisher.publish(AMQPOutgoingMessage(body: Array("m\(n)".utf8)), exchange: "test.exchange", routingKey: queue)
+        }
+        let consumer = AMQPConsumer(url: url, queue: queue, prefetch: 10, topology: topology(queue), logger: logger)
+        var received: [AMQPDelivery] = []
+        for await delivery in consumer.deliveries {
+            received.append(delivery)
+            if received.count == 3 { break }
+        }
+        consumer.ack(received[2])
+        consumer.ack(received[0])
+        await consumer.close()
+
+        let again = AMQPConsumer(url: url, queue: queue, prefetch: 10, topology: topology(queue), logger: logger)
+        var iterator = again.deliveries.makeAsyncIterator()
+        let redelivered = try #require(await iterator.next())
+        #expect(String(decoding: redelivered.body, as: UTF8.self) == "m2")
+        #expect(redelivered.redelivered)
+        again.ack(redelivered)
+        await again.close()
+        #expect(try await eventually { try AMQPConnection(url: url).inspect(queue: queue).messageCount == 0 })
+        await publisher.close()
         try cleanUp(queue)
     }
 

@@ -14,6 +14,10 @@ public enum TestServers {
     }
     /// A vhost nothing else uses, for services that must not take real work (a broken one).
     public static let isolatedAMQPURL = "amqp://guest:guest@127.0.0.1:5672/switchyard_isolated"
+    /// A vhost whose connections a test may drop all at once without touching other suites,
+    /// which run in parallel on the test vhost.
+    public static let faultsVirtualHost = "switchyard_faults"
+    public static let faultsAMQPURL = "amqp://guest:guest@127.0.0.1:5672/\(faultsVirtualHost)"
 
     /// The repository's root folder.
     public static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
