@@ -116,7 +116,7 @@ public final class AMQPConsumer: Sendable {
                     try fresh.startConsuming(queue: queue, prefetch: prefetch)
                     connection = fresh
                     generation += 1
-                    unsettled = UnsettledDeliveries()  // the broker requeued the old connection's
+                    unsettled = UnsettledDeliveries()  // the old connection's deliveries were requeued
                     connections.add(1, ordering: .relaxed)
                     backoff.reset()
                 } catch {
