@@ -16,8 +16,9 @@ struct AMQPTests {
                      bindings: [.init(queue: queue, exchange: "test.exchange", routingKey: queue)])
     }
 
-    /// Polls until `condition` holds; the generous deadline is for a loaded CI machine, where
-    /// a quorum queue took more than 5 s to apply a burst of acks.
+    /// Polls until `condition` holds: a quorum queue applies acks through its Raft log, so its
+    /// counts settle a moment after the acks. The deadline is generous for a loaded machine;
+    /// a pass costs only the moment it takes.
     func eventually(_ condition: () throws -> Bool) async throws -> Bool {
         let deadline = ContinuousClock.now + .seconds(30)
         while ContinuousClock.now < deadline {
