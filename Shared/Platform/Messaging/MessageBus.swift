@@ -12,7 +12,7 @@ public final class MessageBus: Sendable {
     }
 
     public func send<Payload>(_ envelope: MessageEnvelope<Payload>, to queue: WorkQueue) async throws {
-        try await publish(envelope, exchange: WorkQueue.workExchange, routingKey: queue.routingKey)
+        try await publish(envelope, exchange: queue.publishExchange, routingKey: queue.routingKey)
     }
 
     /// Sends many envelopes at once; their confirms share round trips.

@@ -4,10 +4,15 @@ import AMQP
 ///
 /// Topology for a queue named `sms.store`:
 ///
-///     switchyard (topic) --sms.store--> [sms.store] --(handler fails)--> switchyard.retry (direct)
-///         --sms.store.retry.N--> [sms.store.retry.N, TTL = delay N] --(TTL expires, DLX)--> switchyard
+///     new work: default exchange --sms.store--> [sms.store] --(handler fails)--> switchyard.retry (direct)
+///         --sms.store.retry.N--> [sms.store.retry.N, TTL = delay N] --(TTL expires, DLX)--> switchyard (topic)
+///         --sms.store--> [sms.store]
 ///     after the last attempt: switchyard.dead (direct) --sms.store--> [sms.store.dead]
 ///
+/// New work goes through the default exchange (routing key = queue name) because it is the
+/// broker's cheapest route: in RabbitMQ 3.10 routing through the topic exchange cost 20-27 us
+/// of broker CPU per message more (a third of what the broker spends on a confirmed message).
+/// The `switchyard` exchange stays the way back in for retries and replayed dead letters.
 /// The delay tiers are TTL queues whose dead-letter exchange leads back to the work exchange,
 /// so no plugin is needed. The work queue also dead-letters by itself after `deliveryLimit`
 /// redeliveries, which catches a message that crashes its consumer every time.
@@ -34,6 +39,8 @@ public struct WorkQueue: Sendable, Hashable {
     }
 
     public var routingKey: String { name }
+    /// Where new work is published: straight to the queue through the default exchange.
+    public var publishExchange: String { "" }
     public var deadLetterQueue: String { "\(name).dead" }
     public func retryQueue(tier: Int) -> String { "\(name).retry.\(tier)" }
 
