@@ -185,19 +185,29 @@ public final class AMQPPublisher: Sendable {
             let (tag, multiple): (UInt64, Bool) = isAck
                 ? method.decoded.assumingMemoryBound(to: amqp_basic_ack_t.self).pointee.confirmation
                 : method.decoded.assumingMemoryBound(to: amqp_basic_nack_t.self).pointee.confirmation
-            let settled = inflight.prefix { multiple ? $0.tag <= tag : $0.tag == tag }
-            let settledTags = multiple ? Set(settled.map(\.tag)) : [tag]
-            for entry in inflight where settledTags.contains(entry.tag) {
+            // Tags only grow, so `inflight` is sorted: what this confirm settles is a prefix
+            // (`multiple`) or one entry. Only that part is touched: scanning the whole window on
+            // every confirm once cost the thread a third of its time in retain/release.
+            let settled: Range<Int>
+            if multiple {
+                settled = 0..<(inflight.firstIndex { $0.tag > tag } ?? inflight.endIndex)
+            } else if let index = inflight.firstIndex(where: { $0.tag == tag }) {
+                settled = index..<index + 1
+            } else {
+                return
+            }
+            for index in settled {
+                let item = inflight[index].item
                 if !isAck {
-                    entry.item.continuation.resume(throwing: AMQPError(.rejected, "the broker nacked message \(entry.item.message.messageID)"))
-                } else if returned.remove(entry.item.message.messageID) != nil {
-                    entry.item.continuation.resume(throwing: AMQPError(.rejected,
-                        "unroutable: no queue is bound to \(entry.item.exchange) with key \(entry.item.routingKey)"))
+                    item.continuation.resume(throwing: AMQPError(.rejected, "the broker nacked message \(item.message.messageID)"))
+                } else if !returned.isEmpty, returned.remove(item.message.messageID) != nil {
+                    item.continuation.resume(throwing: AMQPError(.rejected,
+                        "unroutable: no queue is bound to \(item.exchange) with key \(item.routingKey)"))
                 } else {
-                    entry.item.continuation.resume()
+                    item.continuation.resume()
                 }
             }
-            inflight.removeAll { settledTags.contains($0.tag) }
+            inflight.removeSubrange(settled)
         case switchyard_basic_return_method:
             // The broker sends a return before the ack of the same message; remember its id.
             var content = try connection.readContent()
