@@ -29,8 +29,8 @@ row "AMQP publish+confirm msg/s: AMQPPublisher vs C loop" "$best_swift" "$best_c
 
 log "Redis: SET, 50 concurrent clients"
 rb() { redis-benchmark -h 127.0.0.1 -p "$REDIS_PORT" -t set -n "$REQUESTS" -c 50 -P "$1" -d 3 --csv -q | tail -1 | cut -d, -f2 | tr -d '"' | cut -d. -f1; }
-row "Redis SET/s, 50 concurrent callers: RedisClient (2 connections) vs redis-benchmark (50)" "$("$BENCH" redis --requests "$REQUESTS" --concurrency 50)" "$(rb 1)"
-row "Redis SET/s pipelined x100: RedisClient vs redis-benchmark" "$("$BENCH" redis --requests $((REQUESTS * 10)) --concurrency 4 --pipeline 100)" "$(rb 100)"
+row "Redis SET/s, 50 concurrent callers: RedisClient (1 connection) vs redis-benchmark (50)" "$("$BENCH" redis --requests "$REQUESTS" --concurrency 50)" "$(rb 1)"
+row "Redis SET/s pipelined x100: RedisClient (2 connections) vs redis-benchmark" "$("$BENCH" redis --requests $((REQUESTS * 10)) --concurrency 4 --pipeline 100 --connections 2)" "$(rb 100)"
 
 
 # ---- SMS workload: the real services, release builds, their own database and Redis DB ----

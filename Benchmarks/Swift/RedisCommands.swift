@@ -8,9 +8,10 @@ struct RedisCommands: AsyncParsableCommand {
     @Option var requests = 100_000
     @Option(help: "Concurrent callers.") var concurrency = 50
     @Option(help: "Commands per pipeline (1 = no pipelining).") var pipeline = 1
+    @Option(help: "Redis connections (lanes) of the client.") var connections = 1
 
     func run() async throws {
-        let redis = RedisClient(url: url)
+        let redis = RedisClient(url: url, connections: connections)
         let value = [UInt8](repeating: UInt8(ascii: "x"), count: 3)
         _ = try await redis.send("PING")
         let rounds = requests / pipeline

@@ -47,6 +47,6 @@ public struct PlatformConfiguration: Sendable {
                                           allowed: Logger.Level.allCases.map(\.rawValue))
         logLevel = Logger.Level(rawValue: level)!
         databasePoolSize = try environment.int("DATABASE_POOL_SIZE", default: 8, in: 1...200)
-        redisConnections = try environment.int("REDIS_CONNECTIONS", default: 2, in: 1...64)
+        redisConnections = try environment.int("REDIS_CONNECTIONS", default: 1, in: 1...64)
     }
 }
