@@ -169,6 +169,21 @@ public final class AMQPConnection: @unchecked Sendable {
     var hasBufferedInput: Bool { amqp_frames_enqueued(state) != 0 || amqp_data_in_buffer(state) != 0 }
     var socketDescriptor: Int32 { amqp_get_sockfd(state) }
 
+    /// Runs `body` with the socket corked (when `condition` holds): librabbitmq flushes every
+    /// message it sends, so without this each message would leave as its own TCP segment.
+    /// Uncorking sends whatever is held at once.
+    func coalescingWrites<T>(if condition: Bool = true, _ body: () throws -> T) rethrows -> T {
+        guard condition else { return try body() }
+        setCork(true)
+        defer { setCork(false) }
+        return try body()
+    }
+
+    private func setCork(_ on: Bool) {
+        var value: Int32 = on ? 1 : 0
+        _ = setsockopt(amqp_get_sockfd(state), Int32(IPPROTO_TCP), TCP_CORK, &value, socklen_t(MemoryLayout<Int32>.size))
+    }
+
     /// Reads the next frame, or nil on timeout. Heartbeats are sent and checked inside.
     func nextFrame(timeout: TimeInterval) throws -> amqp_frame_t? {
         var frame = amqp_frame_t()
