@@ -9,7 +9,8 @@
 /// request. Here a match follows every possible position at once: numbers have at most 17
 /// digits, so the set of positions reached is a bit mask and each step is a few integer ops.
 struct DigitPattern: Sendable {
-    private indirect enum Node: Sendable {
+    /// The parse tree; `init` flattens it into `ops`.
+    private indirect enum Node {
         /// One digit out of a set (bit d set: digit d allowed).
         case digit(UInt16)
         case sequence([Node])
@@ -17,50 +18,111 @@ struct DigitPattern: Sendable {
         case repetition(Node, min: Int, max: Int)
     }
 
-    private let root: Node
+    /// A node of the tree, stored flat: matching walks plain integers, with none of the
+    /// reference counting an indirect enum costs at every step (that was most of the time
+    /// spent validating a number).
+    private struct Op: Sendable {
+        enum Kind: UInt8, Sendable { case digit, sequence, alternation, repetition }
+        var kind: Kind
+        /// `.digit`: the allowed digits.
+        var allowed: UInt16 = 0
+        /// `.sequence`, `.alternation`: `children[first ..< first + count]`; `.repetition`: `first` is the body.
+        var first: Int32 = 0
+        var count: Int32 = 0
+        var min: Int32 = 0
+        var max: Int32 = 0
+    }
+
+    private let ops: [Op]
+    private let children: [Int32]
+    private let root: Int32
 
     init?(_ pattern: String) {
         var parser = Parser(Array(pattern.utf8))
-        guard let root = parser.alternation(), parser.atEnd else { return nil }
-        self.root = root
+        guard let tree = parser.alternation(), parser.atEnd else { return nil }
+        var ops: [Op] = []
+        var children: [Int32] = []
+        func flatten(_ node: Node) -> Int32 {
+            func list(_ kind: Op.Kind, _ parts: [Node]) -> Op {
+                let indices = parts.map(flatten)
+                defer { children.append(contentsOf: indices) }
+                return Op(kind: kind, first: Int32(children.count), count: Int32(indices.count))
+            }
+            let op: Op
+            switch node {
+            case .digit(let allowed):
+                op = Op(kind: .digit, allowed: allowed)
+            case .sequence(let parts):
+                op = list(.sequence, parts)
+            case .alternation(let parts):
+                op = list(.alternation, parts)
+            case .repetition(let body, let min, let max):
+                op = Op(kind: .repetition, first: flatten(body), min: Int32(min), max: Int32(max))
+            }
+            ops.append(op)
+            return Int32(ops.count - 1)
+        }
+        root = flatten(tree)
+        self.ops = ops
+        self.children = children
     }
 
     /// True when the whole of `digits` (ASCII `0`...`9`) matches.
     func matches(_ digits: some Collection<UInt8>) -> Bool {
         guard digits.count < 32 else { return false }
         // positionsOf[d]: bit i set when the i-th character is digit d.
-        var positionsOf = [UInt32](repeating: 0, count: 10)
-        for (index, byte) in digits.enumerated() {
-            guard byte >= UInt8(ascii: "0"), byte <= UInt8(ascii: "9") else { return false }
-            positionsOf[Int(byte - UInt8(ascii: "0"))] |= 1 << UInt32(index)
+        var positionsOf: (UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32) = (0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+        return withUnsafeMutableBytes(of: &positionsOf) { raw in
+            let positions = raw.bindMemory(to: UInt32.self)
+            for (index, byte) in digits.enumerated() {
+                guard byte >= UInt8(ascii: "0"), byte <= UInt8(ascii: "9") else { return false }
+                positions[Int(byte - UInt8(ascii: "0"))] |= 1 << UInt32(index)
+            }
+            return ops.withUnsafeBufferPointer { ops in
+                children.withUnsafeBufferPointer { children in
+                    let matcher = Matcher(ops: ops, children: children, positionsOf: UnsafeBufferPointer(positions))
+                    return matcher.advance(root, from: 1) & (1 << UInt32(digits.count)) != 0
+                }
+            }
         }
-        let reached = Self.advance(root, from: 1, positionsOf: positionsOf)
-        return reached & (1 << UInt32(digits.count)) != 0
     }
 
-    /// Bit i of `positions`: the match may stand just before character i. Returns where it may
-    /// stand after `node`.
-    private static func advance(_ node: Node, from positions: UInt32, positionsOf: [UInt32]) -> UInt32 {
-        switch node {
-        case .digit(let allowed):
-            var matching: UInt32 = 0
-            for digit in 0..<10 where allowed & (1 << digit) != 0 { matching |= positionsOf[digit] }
-            return (positions & matching) << 1
-        case .sequence(let parts):
-            var current = positions
-            for part in parts where current != 0 { current = advance(part, from: current, positionsOf: positionsOf) }
-            return current
-        case .alternation(let choices):
-            return choices.reduce(0) { $0 | advance($1, from: positions, positionsOf: positionsOf) }
-        case .repetition(let body, let min, let max):
-            var current = positions
-            for _ in 0..<min { current = advance(body, from: current, positionsOf: positionsOf) }
-            var reached = current
-            for _ in min..<max where current != 0 {
-                current = advance(body, from: current, positionsOf: positionsOf)
-                reached |= current
+    private struct Matcher {
+        let ops: UnsafeBufferPointer<Op>
+        let children: UnsafeBufferPointer<Int32>
+        let positionsOf: UnsafeBufferPointer<UInt32>
+
+        /// Bit i of `positions`: the match may stand just before character i. Returns where it
+        /// may stand after op `index`.
+        func advance(_ index: Int32, from positions: UInt32) -> UInt32 {
+            let op = ops[Int(index)]
+            switch op.kind {
+            case .digit:
+                var matching: UInt32 = 0
+                for digit in 0..<10 where op.allowed & (1 << digit) != 0 { matching |= positionsOf[digit] }
+                return (positions & matching) << 1
+            case .sequence:
+                var current = positions
+                for child in op.first..<op.first + op.count where current != 0 {
+                    current = advance(children[Int(child)], from: current)
+                }
+                return current
+            case .alternation:
+                var reached: UInt32 = 0
+                for child in op.first..<op.first + op.count { reached |= advance(children[Int(child)], from: positions) }
+                return reached
+            case .repetition:
+                var current = positions
+                for _ in 0..<op.min { current = advance(op.first, from: current) }
+                var reached = current
+                var times = op.min
+                while times < op.max, current != 0 {
+                    current = advance(op.first, from: current)
+                    reached |= current
+                    times += 1
+                }
+                return reached
             }
-            return reached
         }
     }
 
