@@ -5,8 +5,9 @@ import Redis
 import Testing
 import TestSupport
 
-/// The admission script itself, against the real Redis, with windows short enough to watch
-/// them slide (the HTTP tests cover the 5-per-minute default and the headers).
+/// The admission script itself, against the real Redis. The script's clock is each message's
+/// accept time, so the tests walk through a window without waiting for it (the HTTP tests
+/// cover the 5-per-minute default and the headers).
 @Suite("SMS: admission script (duplicate window, sliding rate limit, release)")
 struct AdmissionTests {
     let redis = RedisClient(url: TestServers.redisURL)
