@@ -4,39 +4,80 @@ import Foundation
 /// One librabbitmq connection with one channel. librabbitmq is not thread-safe, so a
 /// connection belongs to exactly one thread: ``AMQPPublisher`` and ``AMQPConsumer`` each own
 /// one on a thread of their own. The CLI and tests may also drive one directly.
+///
+/// Ownership of the C state is simple on purpose: `init` either returns a logged-in connection
+/// or throws having freed everything it allocated (no stored property is set before that
+/// point, so Swift never runs `deinit` on a half-built object); `deinit` frees the state and
+/// closes the socket without sending anything (a dead or blocked broker cannot make it wait);
+/// only ``close()`` talks to the broker. An earlier version destroyed the state on a failed
+/// connect and then let `deinit` close and destroy it again: every reconnect attempt against
+/// a stopping broker was a use-after-free (SIGSEGV).
 public final class AMQPConnection: @unchecked Sendable {
     // @unchecked: used by a single owning thread; the type is Sendable only so that the owner
     // can be handed the connection when its thread starts.
     let state: amqp_connection_state_t
     let channel: amqp_channel_t = 1
+    /// False once the socket is known dead or the broker closed the connection: ``close()``
+    /// then sends nothing.
     private var open = true
 
-    public init(url: AMQPURL, connectTimeoutSeconds: Int = 5) throws {
+    /// `rpcTimeoutSeconds` bounds every synchronous call (login, declares, `close`): without it
+    /// librabbitmq waits forever for a broker that accepted the socket but stopped answering.
+    public init(url: AMQPURL, connectTimeoutSeconds: Int = 5, rpcTimeoutSeconds: Int = 10) throws {
+        state = try Self.connect(url: url, channel: 1, connectTimeoutSeconds: connectTimeoutSeconds,
+                                 rpcTimeoutSeconds: rpcTimeoutSeconds)
+    }
+
+    /// Opens the socket, logs in and opens the channel; on any failure frees the state exactly once and throws.
+    private static func connect(url: AMQPURL, channel: amqp_channel_t, connectTimeoutSeconds: Int,
+                                rpcTimeoutSeconds: Int) throws -> amqp_connection_state_t {
         guard let state = amqp_new_connection() else { throw AMQPError(.connection, "out of memory") }
-        self.state = state
-        guard let socket = amqp_tcp_socket_new(state) else {
-            amqp_destroy_connection(state)
-            throw AMQPError(.connection, "could not create a socket")
-        }
-        var timeout = timeval(tv_sec: connectTimeoutSeconds, tv_usec: 0)
-        let status = amqp_socket_open_noblock(socket, url.host, Int32(url.port), &timeout)
-        guard status == AMQP_STATUS_OK.rawValue else {
-            amqp_destroy_connection(state)
-            throw AMQPError(.connection, "connecting to \(url.host):\(url.port): \(String(cString: amqp_error_string2(status)))")
-        }
         do {
-            try check(switchyard_amqp_login_plain(state, url.virtualHost, 0, 131_072, Int32(url.heartbeatSeconds),
-                                                  url.user, url.password), "login")
+            guard let socket = amqp_tcp_socket_new(state) else { throw AMQPError(.connection, "could not create a socket") }
+            var rpcTimeout = timeval(tv_sec: rpcTimeoutSeconds, tv_usec: 0)
+            _ = amqp_set_rpc_timeout(state, &rpcTimeout)
+            _ = amqp_set_handshake_timeout(state, &rpcTimeout)
+            var timeout = timeval(tv_sec: connectTimeoutSeconds, tv_usec: 0)
+            let status = amqp_socket_open_noblock(socket, url.host, Int32(url.port), &timeout)
+            guard status == AMQP_STATUS_OK.rawValue else {
+                throw AMQPError(.connection, "connecting to \(url.host):\(url.port): \(String(cString: amqp_error_string2(status)))")
+            }
+            try checkHandshake(switchyard_amqp_login_plain(state, url.virtualHost, 0, 131_072, Int32(url.heartbeatSeconds),
+                                                           url.user, url.password), "login")
             amqp_channel_open(state, channel)
-            try check(amqp_get_rpc_reply(state), "channel.open")
+            try checkHandshake(amqp_get_rpc_reply(state), "channel.open")
+            return state
         } catch {
-            amqp_destroy_connection(state)
+            amqp_destroy_connection(state)  // frees the state and closes the socket; nothing is sent
             throw error
         }
     }
 
+    /// Errors of the handshake: the connection is unusable whatever went wrong.
+    private static func checkHandshake(_ reply: amqp_rpc_reply_t, _ what: String) throws {
+        switch reply.reply_type {
+        case AMQP_RESPONSE_NORMAL:
+            return
+        case AMQP_RESPONSE_LIBRARY_EXCEPTION:
+            throw AMQPError(.connection, "\(what): \(String(cString: amqp_error_string2(reply.library_error)))")
+        case AMQP_RESPONSE_SERVER_EXCEPTION:
+            if reply.reply.id == switchyard_connection_close_method,
+               let close = reply.reply.decoded?.assumingMemoryBound(to: amqp_connection_close_t.self) {
+                throw AMQPError(.connection, "\(what): \(close.pointee.reply_text.string)", replyCode: Int(close.pointee.reply_code))
+            }
+            if reply.reply.id == switchyard_channel_close_method,
+               let close = reply.reply.decoded?.assumingMemoryBound(to: amqp_channel_close_t.self) {
+                throw AMQPError(.server, "\(what): \(close.pointee.reply_text.string)", replyCode: Int(close.pointee.reply_code))
+            }
+            throw AMQPError(.connection, "\(what): unexpected server method 0x\(String(reply.reply.id, radix: 16))")
+        default:
+            throw AMQPError(.connection, "\(what): no reply")
+        }
+    }
+
     deinit {
-        if open { _ = amqp_connection_close(state, AMQP_REPLY_SUCCESS) }
+        // No network I/O here: `deinit` may run after the socket died, or while the broker is
+        // blocked. Destroying the state closes the socket; the broker requeues what was unacked.
         amqp_destroy_connection(state)
     }
 
@@ -44,6 +85,7 @@ public final class AMQPConnection: @unchecked Sendable {
     public func close() {
         guard open else { return }
         open = false
+        // Each call is bounded by the RPC timeout; a failure only means the broker is gone.
         _ = amqp_channel_close(state, channel, AMQP_REPLY_SUCCESS)
         _ = amqp_connection_close(state, AMQP_REPLY_SUCCESS)
     }
@@ -98,9 +140,54 @@ public final class AMQPConnection: @unchecked Sendable {
 
     /// Enables publisher confirms on the channel: the broker then acks every message once it is
     /// safely stored (for quorum queues: replicated and fsynced).
-    func enableConfirms() throws {
+    public func enableConfirms() throws {
         amqp_confirm_select(state, channel)
         try check(amqp_get_rpc_reply(state), "confirm.select")
+        confirmedTag = 0
+    }
+
+    /// Delivery tags of this channel's publishes since `enableConfirms`, for `publishConfirmed`.
+    private var confirmedTag: UInt64 = 0
+
+    /// Sends one message and waits for the broker's confirm, for operators' tools where one
+    /// message at a time is fast enough (services use ``AMQPPublisher``). Needs
+    /// ``enableConfirms()`` first. Throws `.rejected` when the broker nacks the message or
+    /// returns it as unroutable, `.timeout` when no confirm comes within `timeout`.
+    public func publishConfirmed(_ message: AMQPOutgoingMessage, exchange: String, routingKey: String,
+                                 timeout: TimeInterval = 10) throws {
+        try send(message, exchange: exchange, routingKey: routingKey, mandatory: true)
+        confirmedTag += 1
+        let tag = confirmedTag
+        var returned = false
+        let deadline = Date().addingTimeInterval(timeout)
+        while true {
+            let remaining = deadline.timeIntervalSinceNow
+            guard remaining > 0, let frame = try nextFrame(timeout: remaining) else {
+                throw AMQPError(.timeout, "no confirm for message \(message.messageID) within \(Int(timeout)) s")
+            }
+            guard frame.frame_type == UInt8(AMQP_FRAME_METHOD) else { continue }
+            let method = frame.payload.method
+            switch method.id {
+            case switchyard_basic_return_method:
+                // A return comes before the ack of the same message.
+                var content = try readContent()
+                amqp_destroy_message(&content)
+                returned = true
+            case switchyard_basic_ack_method:
+                let ack = method.decoded.assumingMemoryBound(to: amqp_basic_ack_t.self).pointee
+                guard ack.delivery_tag == tag || (ack.multiple != 0 && ack.delivery_tag > tag) else { continue }
+                if returned {
+                    throw AMQPError(.rejected, "unroutable: no queue is bound to \(exchange) with key \(routingKey)")
+                }
+                return
+            case switchyard_basic_nack_method:
+                throw AMQPError(.rejected, "the broker nacked message \(message.messageID)")
+            case switchyard_channel_close_method, switchyard_connection_close_method:
+                throw serverClosed(frame)
+            default:
+                continue
+            }
+        }
     }
 
     /// Sends one message without waiting. `mandatory` makes the broker return it if no queue
@@ -121,7 +208,7 @@ public final class AMQPConnection: @unchecked Sendable {
             }
         }
         guard status == AMQP_STATUS_OK.rawValue else {
-            throw AMQPError(.connection, "basic.publish: \(String(cString: amqp_error_string2(status)))")
+            throw libraryFailure(status, "basic.publish")
         }
     }
 
@@ -154,12 +241,12 @@ public final class AMQPConnection: @unchecked Sendable {
     /// `multiple` also acks every earlier unacknowledged delivery of the channel.
     func ack(tag: UInt64, multiple: Bool = false) throws {
         let status = amqp_basic_ack(state, channel, tag, multiple ? 1 : 0)
-        guard status == AMQP_STATUS_OK.rawValue else { throw AMQPError(.connection, "basic.ack: \(String(cString: amqp_error_string2(status)))") }
+        guard status == AMQP_STATUS_OK.rawValue else { throw libraryFailure(status, "basic.ack") }
     }
 
     func nack(tag: UInt64, requeue: Bool) throws {
         let status = amqp_basic_nack(state, channel, tag, 0, requeue ? 1 : 0)
-        guard status == AMQP_STATUS_OK.rawValue else { throw AMQPError(.connection, "basic.nack: \(String(cString: amqp_error_string2(status)))") }
+        guard status == AMQP_STATUS_OK.rawValue else { throw libraryFailure(status, "basic.nack") }
     }
 
     // MARK: - Frames
@@ -191,10 +278,14 @@ public final class AMQPConnection: @unchecked Sendable {
         let status = amqp_simple_wait_frame_noblock(state, &frame, &wait)
         if status == AMQP_STATUS_TIMEOUT.rawValue { return nil }
         guard status == AMQP_STATUS_OK.rawValue else {
-            throw AMQPError(.connection, "waiting for a frame: \(String(cString: amqp_error_string2(status)))")
+            throw libraryFailure(status, "waiting for a frame")
         }
         return frame
     }
+
+    /// Frees the memory of the frames read so far (librabbitmq keeps them in a per-channel pool
+    /// until told). Only when no frame is queued unread, so no frame still in use is freed.
+    func releaseFrameBuffers() { amqp_maybe_release_buffers(state) }
 
     /// Reads the header and body frames that follow a `basic.deliver` or `basic.return`.
     func readContent() throws -> amqp_message_t {
@@ -243,10 +334,18 @@ public final class AMQPConnection: @unchecked Sendable {
             }
             throw AMQPError(.server, "\(what): unexpected server method 0x\(String(reply.reply.id, radix: 16))")
         case AMQP_RESPONSE_LIBRARY_EXCEPTION:
-            throw AMQPError(.connection, "\(what): \(String(cString: amqp_error_string2(reply.library_error)))")
+            throw libraryFailure(reply.library_error, what)
         default:
+            open = false
             throw AMQPError(.connection, "\(what): no reply")
         }
+    }
+
+    /// A socket-level failure (I/O error, timeout, protocol error): librabbitmq cannot go on
+    /// with this connection, so ``close()`` must not try to talk over it.
+    private func libraryFailure(_ status: Int32, _ what: String) -> AMQPError {
+        open = false
+        return AMQPError(.connection, "\(what): \(String(cString: amqp_error_string2(status)))")
     }
 
     private func withTable<R>(_ arguments: [String: AMQPArgument], _ body: (amqp_table_t) throws -> R) throws -> R {

@@ -42,9 +42,7 @@ public final class AMQPConsumer: Sendable {
         self.prefetch = prefetch
         self.topology = topology
         self.logger = logger
-        let thread = Thread { [self] in self.run() }
-        thread.name = "amqp-consumer-\(queue)"
-        thread.start()
+        startOwnerThread(named: "amqp-c-\(queue)") { [self] in self.run() }
     }
 
     public var deliveries: AMQPDeliveries { AMQPDeliveries(buffer: buffer) }
@@ -166,7 +164,7 @@ public final class AMQPConsumer: Sendable {
         repeat {
             var envelope = amqp_envelope_t()
             var immediately = timeval(tv_sec: 0, tv_usec: 0)
-            amqp_maybe_release_buffers(connection.state)
+            connection.releaseFrameBuffers()
             let reply = amqp_consume_message(connection.state, &envelope, &immediately, 0)
             switch reply.reply_type {
             case AMQP_RESPONSE_NORMAL:

@@ -9,6 +9,8 @@ public struct AMQPError: Error, CustomStringConvertible, Sendable {
         case rejected
         /// No confirm arrived before the publish deadline.
         case timeout
+        /// The broker is refusing publishes for now (a memory or disk alarm): nothing was sent.
+        case blocked
         /// The client was shut down.
         case closed
     }

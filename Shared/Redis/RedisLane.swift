@@ -38,9 +38,7 @@ final class RedisLane: Sendable {
 
     init(url: String, name: String) {
         self.url = url
-        let thread = Thread { [self] in self.run() }
-        thread.name = name
-        thread.start()
+        startOwnerThread(named: name) { [self] in self.run() }
     }
 
     /// Sends `commands` back to back in the lane's next round trip and returns their replies
