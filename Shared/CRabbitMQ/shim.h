@@ -4,11 +4,25 @@
 #include <amqp_framing.h>
 #include <amqp_tcp_socket.h>
 
-/* amqp_login is variadic, which Swift cannot call: wrap the PLAIN-auth form. */
+/* amqp_login is variadic, which Swift cannot call: wrap the PLAIN-auth form. The client
+ * properties advertise the `connection.blocked` capability (librabbitmq merges it into its
+ * defaults, which lack it): without it RabbitMQ never says that a memory or disk alarm is
+ * blocking our publishes, and a publisher can only find out by timing out. */
 static inline amqp_rpc_reply_t switchyard_amqp_login_plain(amqp_connection_state_t state, const char *vhost,
                                                           int channel_max, int frame_max, int heartbeat,
                                                           const char *user, const char *password) {
-    return amqp_login(state, vhost, channel_max, frame_max, heartbeat, AMQP_SASL_METHOD_PLAIN, user, password);
+    amqp_table_entry_t capability;
+    capability.key = amqp_cstring_bytes("connection.blocked");
+    capability.value.kind = AMQP_FIELD_KIND_BOOLEAN;
+    capability.value.value.boolean = 1;
+    amqp_table_entry_t property;
+    property.key = amqp_cstring_bytes("capabilities");
+    property.value.kind = AMQP_FIELD_KIND_TABLE;
+    property.value.value.table.num_entries = 1;
+    property.value.value.table.entries = &capability;
+    amqp_table_t properties = {1, &property};
+    return amqp_login_with_properties(state, vhost, channel_max, frame_max, heartbeat, &properties,
+                                      AMQP_SASL_METHOD_PLAIN, user, password);
 }
 
 /* Method ids are macros with casts, which Swift does not import: re-export them as constants. */
