@@ -15,13 +15,24 @@ public protocol PooledConnection: AnyObject, Sendable {
 /// thread per connection; `withConnection` waits (without blocking) for a free connection and
 /// runs the caller's synchronous body on a pool thread. Broken connections are closed and
 /// replaced lazily, which is how both clients reconnect after errors.
+///
+/// Waiting is bounded: at most `maxWaiters` callers queue for a connection, each for at most
+/// `maxWait`, and a cancelled caller leaves the queue at once. Past either limit the caller
+/// gets `busyError`, which a service answers as "unavailable, retry", instead of piling up
+/// requests behind a slow or hung database.
 public final class BlockingConnectionPool<Connection: PooledConnection>: Sendable {
     public typealias Factory = @Sendable () throws -> Connection
+
+    private struct Waiter {
+        let id: Int
+        let continuation: CheckedContinuation<Void, any Error>
+    }
 
     private struct State {
         var idle: [Connection] = []
         var leased = 0
-        var waiters: [CheckedContinuation<Void, any Error>] = []
+        var waiters: [Waiter] = []
+        var nextWaiterID = 0
         var closed = false
     }
 
@@ -30,12 +41,20 @@ public final class BlockingConnectionPool<Connection: PooledConnection>: Sendabl
     private let threads: NIOThreadPool
     private let state = Mutex(State())
     private let closedError: @Sendable () -> any Error
+    private let busyError: @Sendable (String) -> any Error
+    private let maxWaiters: Int
+    private let maxWait: Duration
 
-    public init(size: Int, closedError: @escaping @Sendable () -> any Error, factory: @escaping Factory) {
+    public init(size: Int, maxWaiters: Int = 1_000, maxWait: Duration = .seconds(10),
+                closedError: @escaping @Sendable () -> any Error, busyError: @escaping @Sendable (String) -> any Error,
+                factory: @escaping Factory) {
         precondition(size > 0, "a pool needs at least one connection")
         self.size = size
         self.factory = factory
         self.closedError = closedError
+        self.busyError = busyError
+        self.maxWaiters = maxWaiters
+        self.maxWait = maxWait
         self.threads = NIOThreadPool(numberOfThreads: size)
         self.threads.start()
     }
@@ -67,33 +86,63 @@ public final class BlockingConnectionPool<Connection: PooledConnection>: Sendabl
 
     /// Stops lending connections; the idle ones are released (their `deinit` frees the C handle).
     public func close() async {
-        let waiters = state.withLock { state -> [CheckedContinuation<Void, any Error>] in
+        let waiters = state.withLock { state -> [Waiter] in
             state.closed = true
             state.idle.removeAll()
             defer { state.waiters.removeAll() }
             return state.waiters
         }
-        for waiter in waiters { waiter.resume(throwing: closedError()) }
+        for waiter in waiters { waiter.continuation.resume(throwing: closedError()) }
         try? await threads.shutdownGracefully()
     }
 
     private func acquireSlot() async throws {
-        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
-            let outcome: Result<Void, any Error>? = state.withLock { state in
-                if state.closed { return .failure(closedError()) }
-                if state.leased < size {
-                    state.leased += 1
-                    return .success(())
+        let id = state.withLock { state in
+            defer { state.nextWaiterID &+= 1 }
+            return state.nextWaiterID
+        }
+        let (maxWaiters, maxWait) = (self.maxWaiters, self.maxWait)
+        try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+                let outcome: Result<Void, any Error>? = state.withLock { state in
+                    if state.closed { return .failure(closedError()) }
+                    if state.leased < size {
+                        state.leased += 1
+                        return .success(())
+                    }
+                    if Task.isCancelled { return .failure(CancellationError()) }
+                    if state.waiters.count >= maxWaiters {
+                        return .failure(busyError("\(maxWaiters) callers are already waiting for a connection"))
+                    }
+                    state.waiters.append(Waiter(id: id, continuation: continuation))
+                    return nil
                 }
-                state.waiters.append(continuation)
-                return nil
+                if let outcome {
+                    continuation.resume(with: outcome)
+                    return
+                }
+                // The waiter gives up after `maxWait` unless a connection reached it first.
+                Task { [weak self] in
+                    try? await Task.sleep(for: maxWait)
+                    self?.abandon(id, with: self?.busyError("no connection came free within \(maxWait)") ?? CancellationError())
+                }
             }
-            if let outcome { continuation.resume(with: outcome) }
+        } onCancel: {
+            abandon(id, with: CancellationError())
         }
     }
 
+    /// Takes a waiter out of the queue and fails it; nothing when it was already served.
+    private func abandon(_ id: Int, with error: any Error) {
+        let waiter = state.withLock { state -> Waiter? in
+            guard let index = state.waiters.firstIndex(where: { $0.id == id }) else { return nil }
+            return state.waiters.remove(at: index)
+        }
+        waiter?.continuation.resume(throwing: error)
+    }
+
     private func release(_ connection: Connection?) {
-        let next = state.withLock { state -> CheckedContinuation<Void, any Error>? in
+        let next = state.withLock { state -> Waiter? in
             if let connection, connection.isUsable, !state.closed { state.idle.append(connection) }
             if state.waiters.isEmpty {
                 state.leased -= 1
@@ -101,7 +150,7 @@ public final class BlockingConnectionPool<Connection: PooledConnection>: Sendabl
             }
             return state.waiters.removeFirst()  // the slot passes straight to the next waiter
         }
-        next?.resume()
+        next?.continuation.resume()
     }
 }
 

@@ -42,7 +42,9 @@ public struct ServiceRuntime: Sendable {
         var logger = Logger(label: "switchyard.\(service.rawValue)")
         logger.logLevel = configuration.logLevel
         let database = PostgresPool(url: configuration.databaseURL, size: configuration.databasePoolSize,
-                                    applicationName: "switchyard-\(service.rawValue)")
+                                    applicationName: "switchyard-\(service.rawValue)",
+                                    statementTimeout: configuration.databaseStatementTimeout,
+                                    lockTimeout: configuration.databaseLockTimeout, maxWait: configuration.databasePoolWait)
         let redis = RedisClient(url: configuration.redisURL, connections: configuration.redisConnections)
         let bus = MessageBus(url: configuration.amqpURL, queues: queues, logger: logger)
         let runtime = ServiceRuntime(configuration: configuration, logger: logger, database: database, redis: redis,

@@ -10,9 +10,15 @@ public final class PostgresConnection: PooledConnection, @unchecked Sendable {
 
     /// Connects from a `postgres://user:password@host:port/database` URL (or any libpq conninfo).
     /// Sessions run in UTC with ISO dates so that timestamps decode the same everywhere.
-    public init(url: String, applicationName: String = "switchyard", connectTimeoutSeconds: Int = 5) throws {
+    /// `statementTimeout` bounds every statement and `lockTimeout` every wait for a lock, so a
+    /// hung query cannot hold a pool thread for minutes (nil: the server's default, no limit).
+    public init(url: String, applicationName: String = "switchyard", connectTimeoutSeconds: Int = 5,
+                statementTimeout: Duration? = nil, lockTimeout: Duration? = nil) throws {
+        var options = "-c TimeZone=UTC -c DateStyle=ISO"
+        if let statementTimeout { options += " -c statement_timeout=\(statementTimeout.wholeMilliseconds)" }
+        if let lockTimeout { options += " -c lock_timeout=\(lockTimeout.wholeMilliseconds)" }
         let keywords = ["dbname", "connect_timeout", "keepalives", "keepalives_idle", "application_name", "options"]
-        let values = [url, String(connectTimeoutSeconds), "1", "30", applicationName, "-c TimeZone=UTC -c DateStyle=ISO"]
+        let values = [url, String(connectTimeoutSeconds), "1", "30", applicationName, options]
         let connection = withCStringArray(keywords) { keywordPointers in
             withCStringArray(values) { valuePointers in
                 PQconnectdbParams(keywordPointers, valuePointers, 1)
@@ -31,7 +37,10 @@ public final class PostgresConnection: PooledConnection, @unchecked Sendable {
 
     deinit { PQfinish(handle) }
 
-    public var isUsable: Bool { PQstatus(handle) == CONNECTION_OK }
+    /// Whether the pool may lend this connection again: the socket is fine and no command or
+    /// transaction is left open on it (say, a COPY or a forEachRow cut short by an error), which
+    /// would make the next borrower's statement fail or run inside someone else's transaction.
+    public var isUsable: Bool { PQstatus(handle) == CONNECTION_OK && PQtransactionStatus(handle) == PQTRANS_IDLE }
 
     /// Runs one statement and returns its rows (empty for commands).
     @discardableResult
@@ -42,7 +51,7 @@ public final class PostgresConnection: PooledConnection, @unchecked Sendable {
     /// Runs one statement and returns how many rows it touched (`INSERT`, `UPDATE`, `DELETE`).
     @discardableResult
     public func execute(_ sql: String, _ parameters: [any PostgresEncodable] = []) throws -> PostgresCommandResult {
-        let raw = withParameters(parameters) { count, types, values, lengths, formats in
+        let raw = try withParameters(parameters, sql: sql) { count, types, values, lengths, formats in
             PQexecParams(handle, sql, count, types, values, lengths, formats, 0)
         }
         defer { PQclear(raw) }
@@ -66,7 +75,7 @@ public final class PostgresConnection: PooledConnection, @unchecked Sendable {
             try execute("COMMIT")
             return value
         } catch {
-            if isUsable { _ = try? execute("ROLLBACK") }
+            if PQstatus(handle) == CONNECTION_OK { _ = try? execute("ROLLBACK") }
             throw error
         }
     }
@@ -90,16 +99,26 @@ public final class PostgresConnection: PooledConnection, @unchecked Sendable {
             guard sent == 1 else { throw connectionError(sql: sql) }
             buffer.removeAll(keepingCapacity: true)
         }
-        for row in rows {
-            precondition(row.count == columns.count, "COPY row has \(row.count) values for \(columns.count) columns")
-            for (position, value) in row.enumerated() {
-                if position > 0 { buffer.append(UInt8(ascii: "\t")) }
-                CopyTextFormat.append(value.postgresParameter, to: &buffer)
+        do {
+            for row in rows {
+                precondition(row.count == columns.count, "COPY row has \(row.count) values for \(columns.count) columns")
+                for (position, value) in row.enumerated() {
+                    if position > 0 { buffer.append(UInt8(ascii: "\t")) }
+                    let parameter = value.postgresParameter
+                    try Self.refuseNUL(parameter, position: position + 1, sql: sql)
+                    CopyTextFormat.append(parameter, to: &buffer)
+                }
+                buffer.append(UInt8(ascii: "\n"))
+                if buffer.count >= 60 * 1024 { try flush() }
             }
-            buffer.append(UInt8(ascii: "\n"))
-            if buffer.count >= 60 * 1024 { try flush() }
+            try flush()
+        } catch {
+            // End the COPY with an error so that the server rolls it back and the connection
+            // leaves COPY mode; if even that fails, `isUsable` keeps it out of the pool.
+            _ = PQputCopyEnd(handle, "aborted by the client")
+            while let result = PQgetResult(handle) { PQclear(result) }
+            throw error
         }
-        try flush()
         guard PQputCopyEnd(handle, nil) == 1 else { throw connectionError(sql: sql) }
         var copied = 0
         while let result = PQgetResult(handle) {
@@ -113,7 +132,7 @@ public final class PostgresConnection: PooledConnection, @unchecked Sendable {
     /// Streams a large result one row at a time (libpq single-row mode), so that memory stays
     /// flat however many rows the query returns. `body` runs for each row on this thread.
     public func forEachRow(_ sql: String, _ parameters: [any PostgresEncodable] = [], _ body: (PostgresRow) throws -> Void) throws {
-        let sent = withParameters(parameters) { count, types, values, lengths, formats in
+        let sent = try withParameters(parameters, sql: sql) { count, types, values, lengths, formats in
             PQsendQueryParams(handle, sql, count, types, values, lengths, formats, 0)
         }
         guard sent == 1 else { throw connectionError(sql: sql) }
@@ -150,7 +169,7 @@ public final class PostgresConnection: PooledConnection, @unchecked Sendable {
         if expecting.contains(status) { return result }
         let message = String(cString: PQresultErrorMessage(result)).trimmingCharacters(in: .whitespacesAndNewlines)
         let sqlState = PQresultErrorField(result, Int32(UInt8(ascii: "C"))).map { String(cString: $0) }
-        if sqlState == nil, !isUsable { throw connectionError(sql: sql) }
+        if sqlState == nil, PQstatus(handle) != CONNECTION_OK { throw connectionError(sql: sql) }
         throw PostgresError(.server, message.isEmpty ? String(cString: PQresStatus(status)) : message, sqlState: sqlState, sql: sql)
     }
 
@@ -175,13 +194,22 @@ public final class PostgresConnection: PooledConnection, @unchecked Sendable {
         return (0..<count).map { PostgresRow(columns: columns, values: rowValues(result, row: $0)) }
     }
 
+    /// A text value goes to libpq as a C string, which ends at the first NUL: the server would
+    /// get a cut value (or, inside an array literal, a malformed one). PostgreSQL's text types
+    /// cannot hold U+0000 anyway, so such a value is refused here, loudly, before anything is sent.
+    static func refuseNUL(_ parameter: PostgresParameter, position: Int, sql: String) throws {
+        guard case .text(let text) = parameter, text.utf8.contains(0) else { return }
+        throw PostgresError(.invalidParameter, "parameter \(position) contains U+0000, which text cannot hold", sql: sql)
+    }
+
     /// Lays the parameters out as libpq wants them: parallel C arrays of values, lengths and
     /// formats (0 text, 1 binary), valid only for the duration of `body`.
     private func withParameters<R>(
-        _ parameters: [any PostgresEncodable],
+        _ parameters: [any PostgresEncodable], sql: String,
         _ body: (Int32, UnsafePointer<Oid>?, UnsafePointer<UnsafePointer<CChar>?>?, UnsafePointer<Int32>?, UnsafePointer<Int32>?) -> R
-    ) -> R {
+    ) throws -> R {
         let encoded = parameters.map(\.postgresParameter)
+        for (index, parameter) in encoded.enumerated() { try Self.refuseNUL(parameter, position: index + 1, sql: sql) }
         var storage: [[CChar]?] = []
         var lengths: [Int32] = []
         var formats: [Int32] = []
@@ -250,6 +278,13 @@ enum CopyTextFormat {
                 buffer.append(digits[Int(byte & 0x0f)])
             }
         }
+    }
+}
+
+extension Duration {
+    /// Whole milliseconds, as PostgreSQL's timeout settings take them (at least 1: 0 would mean no limit).
+    var wholeMilliseconds: Int64 {
+        max(1, components.seconds * 1000 + components.attoseconds / 1_000_000_000_000_000)
     }
 }
 

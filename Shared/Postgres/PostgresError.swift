@@ -10,6 +10,12 @@ public struct PostgresError: Error, CustomStringConvertible, Sendable {
         case decoding
         /// The pool was shut down.
         case closed
+        /// No connection came free within the pool's wait limit, or too many callers were
+        /// already waiting: the database is too slow or overloaded to serve this call now.
+        case busy
+        /// A parameter cannot be sent as given (text containing U+0000, which PostgreSQL's
+        /// text types cannot hold and libpq would silently cut at).
+        case invalidParameter
     }
 
     public let kind: Kind

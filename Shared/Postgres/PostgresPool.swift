@@ -12,10 +12,16 @@ public final class PostgresPool: Sendable {
     private let pool: BlockingConnectionPool<PostgresConnection>
     public let url: String
 
-    public init(url: String, size: Int = 8, applicationName: String = "switchyard") {
+    /// `statementTimeout` and `lockTimeout` apply to every statement on the pool's connections
+    /// (nil: no limit); a caller waits at most `maxWait` for a free connection.
+    public init(url: String, size: Int = 8, applicationName: String = "switchyard",
+                statementTimeout: Duration? = nil, lockTimeout: Duration? = nil, maxWait: Duration = .seconds(10)) {
         self.url = url
-        self.pool = BlockingConnectionPool(size: size, closedError: { PostgresError(.closed, "the pool is closed") }) {
-            try PostgresConnection(url: url, applicationName: applicationName)
+        self.pool = BlockingConnectionPool(size: size, maxWaiters: max(100, size * 64), maxWait: maxWait,
+                                           closedError: { PostgresError(.closed, "the pool is closed") },
+                                           busyError: { PostgresError(.busy, $0) }) {
+            try PostgresConnection(url: url, applicationName: applicationName,
+                                   statementTimeout: statementTimeout, lockTimeout: lockTimeout)
         }
     }
 

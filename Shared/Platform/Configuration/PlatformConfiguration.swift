@@ -30,6 +30,12 @@ public struct PlatformConfiguration: Sendable {
     public var databasePoolSize: Int
     /// How many Redis connections each process keeps (each pipelines all its callers' commands).
     public var redisConnections: Int
+    /// The longest a statement may run (`DATABASE_STATEMENT_TIMEOUT`) and wait for a lock
+    /// (`DATABASE_LOCK_TIMEOUT`), and the longest a caller waits for a free connection
+    /// (`DATABASE_POOL_WAIT`): a hung or overloaded database then means a quick 503, not a hang.
+    public var databaseStatementTimeout: Duration
+    public var databaseLockTimeout: Duration
+    public var databasePoolWait: Duration
     public var environment: EnvironmentReader
 
     public init(service: ServiceName, environment: EnvironmentReader = EnvironmentReader()) throws {
@@ -48,5 +54,8 @@ public struct PlatformConfiguration: Sendable {
         logLevel = Logger.Level(rawValue: level)!
         databasePoolSize = try environment.int("DATABASE_POOL_SIZE", default: 8, in: 1...200)
         redisConnections = try environment.int("REDIS_CONNECTIONS", default: 1, in: 1...64)
+        databaseStatementTimeout = try environment.duration("DATABASE_STATEMENT_TIMEOUT", default: .seconds(30))
+        databaseLockTimeout = try environment.duration("DATABASE_LOCK_TIMEOUT", default: .seconds(10))
+        databasePoolWait = try environment.duration("DATABASE_POOL_WAIT", default: .seconds(5))
     }
 }

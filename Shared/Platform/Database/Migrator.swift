@@ -54,6 +54,7 @@ public struct Migrator: Sendable {
         try await pool.withConnection { [migrations, table] connection in
             // Even CREATE TABLE IF NOT EXISTS races with itself, so it takes the lock too.
             try connection.transaction { connection in
+                try connection.execute("SET LOCAL lock_timeout = 0")
                 try connection.execute("SELECT pg_advisory_xact_lock($1)", [Migrator.lockKey])
                 try connection.execute("""
                     CREATE TABLE IF NOT EXISTS \(table) (
@@ -65,6 +66,10 @@ public struct Migrator: Sendable {
             var applied: [String] = []
             for migration in migrations {
                 let done = try connection.transaction { connection -> Bool in
+                    // A migration may rebuild a large table, and a service that starts meanwhile
+                    // waits for the lock: neither may be cut by the pool's statement or lock timeout.
+                    try connection.execute("SET LOCAL statement_timeout = 0")
+                    try connection.execute("SET LOCAL lock_timeout = 0")
                     try connection.execute("SELECT pg_advisory_xact_lock($1)", [Migrator.lockKey])
                     let seen = try connection.query("SELECT 1 FROM \(table) WHERE version = $1", [migration.version])
                     guard seen.isEmpty else { return false }
