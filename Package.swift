@@ -73,6 +73,7 @@ let package = Package(
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "MultipartKit", package: "multipart-kit"),
+            .product(name: "Logging", package: "swift-log"),
         ], path: "Shared/SMS"),
         .target(name: "Events", dependencies: [
             "Platform",
@@ -106,7 +107,9 @@ let package = Package(
         ], path: "Tests/TestSupport"),
         .testTarget(name: "ClientTests", dependencies: ["AMQP", "Redis", "Postgres", "TestSupport"], path: "Tests/ClientTests"),
         .testTarget(name: "PlatformTests", dependencies: [
-            "Platform", "TestSupport", .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            "Platform", "AMQP", "Postgres", "Redis", "TestSupport",
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "HummingbirdTesting", package: "hummingbird"),
         ], path: "Tests/PlatformTests"),
         .testTarget(name: "SMSTests", dependencies: [
             "SMS", "Platform", "Postgres", "Redis", "TestSupport",
@@ -114,6 +117,8 @@ let package = Package(
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HTTPTypes", package: "swift-http-types"),
         ], path: "Tests/SMSTests"),
+        // Restarts the shared servers: run on their own after the rest (scripts/test.sh).
+        .testTarget(name: "FaultTests", dependencies: ["Postgres", "TestSupport"], path: "Tests/FaultTests"),
         .testTarget(name: "EventsTests", dependencies: [
             "Events", "Platform", "Postgres", "Redis", "TestSupport",
             .product(name: "Hummingbird", package: "hummingbird"),

@@ -21,7 +21,7 @@ public struct SMSProcessingHandler: MessageHandler {
             return (id: envelope.payload.id, encoding: analysis.encoding, segments: analysis.segments)
         }
         try await stage.database.withConnection { try SMSRepository.markProcessed(results, on: $0) }
-        try await stage.listCache.invalidate()
+        await stage.listCache.invalidateAfterCommit(logger: stage.logger)
         let callbacks = batch.filter { $0.payload.callbackURL != nil }
             .map { MessageEnvelope(id: $0.id, type: "sms.processed", requestID: $0.requestID, payload: SMSNotice(id: $0.payload.id)) }
         if !callbacks.isEmpty { try await stage.bus.send(callbacks, to: SMSQueues.notify) }

@@ -1,3 +1,4 @@
+import Logging
 import Platform
 import Postgres
 import Redis
@@ -10,11 +11,13 @@ struct SMSStage: Sendable {
     let bus: MessageBus
     let redis: RedisClient
     let listCache: VersionedCache
+    let logger: Logger
 
     init(runtime: ServiceRuntime) {
         database = runtime.database
         bus = runtime.bus
         redis = runtime.redis
         listCache = SMSListCache.make(redis: runtime.redis)
+        logger = runtime.logger
     }
 }

@@ -20,7 +20,7 @@ public struct SMSStorageHandler: MessageHandler {
         let messages = batch.map(\.payload)
         let requestIDs = batch.map(\.requestID)
         try await stage.database.withConnection { try SMSRepository.store(messages, requestIDs: requestIDs, on: $0) }
-        try await stage.listCache.invalidate()
+        await stage.listCache.invalidateAfterCommit(logger: stage.logger)
         // Reads now find the rows; without this each message would hold Redis memory for the
         // copy's whole TTL. Failing here loses nothing: the TTL still removes them.
         try? await SMSAdmission.forgetPending(messages.map(\.id), redis: stage.redis)

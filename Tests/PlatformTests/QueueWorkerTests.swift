@@ -2,9 +2,28 @@ import AMQP
 import Foundation
 import Logging
 import Platform
+import Postgres
 import Synchronization
 import TestSupport
 import Testing
+
+/// A handler whose dependency is down for its first few calls, then back.
+struct OutageHandler: MessageHandler {
+    typealias Payload = FlakyHandler.Payload
+    let queue: WorkQueue
+    let outageCalls: Int
+    let seen = Seen()
+
+    final class Seen: Sendable {
+        /// The attempt number of each envelope the handler was given, call after call.
+        let attempts = Mutex<[Int]>([])
+    }
+
+    func handle(_ batch: [MessageEnvelope<Payload>]) async throws {
+        let call = seen.attempts.withLock { $0 += batch.map(\.attempt); return $0.count }
+        if call <= outageCalls { throw PostgresError(.connection, "could not connect to server: Connection refused") }
+    }
+}
 
 /// A handler that fails a chosen number of times per message, then succeeds.
 struct FlakyHandler: MessageHandler {
@@ -58,6 +77,29 @@ struct QueueWorkerTests {
         try deleteTopology(of: handler.queue)
     }
 
+    /// A dependency outage longer than the message's whole retry budget (2 attempts here)
+    /// spends none of it: the worker waits the outage out and the message is handled, never
+    /// retried through the tiers nor dead-lettered.
+    @Test func dependencyOutageDoesNotSpendAttempts() async throws {
+        let queue = WorkQueue(name: TestServers.unique("test.outage"), retryDelays: [.milliseconds(100)], maxAttempts: 2)
+        let handler = OutageHandler(queue: queue, outageCalls: 3)
+        let bus = MessageBus(url: url, queues: [queue], logger: logger)
+        let worker = QueueWorker(handler: handler, url: url, bus: bus, logger: logger)
+        let running = Task { try await worker.run() }
+        defer { running.cancel() }
+        try await bus.send(MessageEnvelope(type: "test.outage", requestID: nil, payload: FlakyHandler.Payload(n: 1)), to: queue)
+        let inspector = try AMQPConnection(url: url)
+        try await waitUntil { handler.seen.attempts.withLock { $0.count } == 4 }
+        try await waitUntil { try inspector.inspect(queue: queue.name).messageCount == 0 }
+        #expect(handler.seen.attempts.withLock { $0 } == [1, 1, 1, 1])
+        #expect(try inspector.inspect(queue: queue.deadLetterQueue).messageCount == 0)
+        #expect(try inspector.inspect(queue: queue.retryQueue(tier: 1)).messageCount == 0)
+        running.cancel()
+        _ = try? await running.value
+        await bus.close()
+        try deleteTopology(of: queue)
+    }
+
     func waitUntil(_ timeout: Duration = .seconds(20), _ condition: () throws -> Bool) async throws {
         let deadline = ContinuousClock.now + timeout
         while try !condition() {
@@ -102,10 +144,14 @@ struct QueueWorkerTests {
             let inspector = try AMQPConnection(url: url)
             try await waitUntil {
                 handler.calls.byMessage.withLock { calls in calls.count == 50 && calls.values.allSatisfy { $0 >= 2 } }
-        }
-        try await waitUntil { try inspector.inspect(queue: queue.name).messageCount == 0 }
-        #expect(try inspector.inspect(queue: queue.deadLetterQueue).messageCount == 0)
-        #expect(try inspector.inspect(queue: queue.retryQueue(tier: 1)).messageCount == 0)
+            }
+            try await waitUntil { try inspector.inspect(queue: queue.name).messageCount == 0 }
+            #expect(try inspector.inspect(queue: queue.deadLetterQueue).messageCount == 0)
+            #expect(try inspector.inspect(queue: queue.retryQueue(tier: 1)).messageCount == 0)
+            // Handled once: one failed call and one successful call per message, and no more
+            // after a pause (a lost ack would bring a message back for a third call).
+            try await Task.sleep(for: .milliseconds(500))
+            #expect(handler.calls.byMessage.withLock { calls in calls.values.allSatisfy { $0 == 2 } })
         }
     }
 

@@ -26,6 +26,14 @@ public struct APIError: Error, HTTPResponseError, Sendable {
         APIError(.notFound, code: "not_found", message: message)
     }
 
+    /// A dependency (`database`, `redis`, `broker`) cannot serve the request now; the client
+    /// should retry after a few seconds. Nothing about the failure beyond its name is said.
+    public static func unavailable(_ dependency: String, retryAfterSeconds: Int = 5) -> APIError {
+        APIError(.serviceUnavailable, code: "dependency_unavailable",
+                 message: "the \(dependency) is unavailable; retry in \(retryAfterSeconds) s",
+                 headers: [.retryAfter: String(retryAfterSeconds)])
+    }
+
     public func response(from request: Request, context: some RequestContext) throws -> Response {
         var body = #"{"data":null,"error":{"code":"# + JSONText.quote(code) + #","message":"# + JSONText.quote(message)
         if let field { body += #","field":"# + JSONText.quote(field) }

@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import Metrics
 import ServiceLifecycle
+import Synchronization
 
 /// Runs a ``MessageHandler`` over its queue as a long-running service.
 ///
@@ -10,6 +11,12 @@ import ServiceLifecycle
 /// to its next retry tier, or to the dead-letter queue once `maxAttempts` is reached, and only
 /// then acked, so it is never dropped. On SIGTERM the worker stops taking deliveries, finishes
 /// the batch in hand, and closes; anything unacked goes back to the queue.
+///
+/// A failure that is a dependency's outage (PostgreSQL, Redis or the broker down, see
+/// ``DependencyOutage``) is not the message's fault and spends none of its attempts: the
+/// worker keeps the batch, waits (0.5 s doubling to 30 s) and tries again, however long the
+/// outage lasts. Otherwise a few minutes without a database would dead-letter every message
+/// in flight. On SIGTERM during such a wait the batch is left unacked for the next consumer.
 public final class QueueWorker<Handler: MessageHandler>: Service, Sendable {
     private let handler: Handler
     private let url: AMQPURL
@@ -17,6 +24,7 @@ public final class QueueWorker<Handler: MessageHandler>: Service, Sendable {
     private let prefetch: Int
     private let logger: Logger
     private let metrics: WorkerMetrics
+    private let stopping = Atomic<Bool>(false)
 
     public init(handler: Handler, url: AMQPURL, bus: MessageBus, prefetch: Int? = nil, logger: Logger) {
         self.handler = handler
@@ -40,6 +48,7 @@ public final class QueueWorker<Handler: MessageHandler>: Service, Sendable {
                 await process(deliveries, consumer: consumer)
             }
         } onGracefulShutdown: {
+            self.stopping.store(true, ordering: .relaxed)
             consumer.stopConsuming()
         }
         await consumer.close()
@@ -58,23 +67,62 @@ public final class QueueWorker<Handler: MessageHandler>: Service, Sendable {
         }
         guard !decoded.isEmpty else { return }
         let started = ContinuousClock.now
-        do {
-            try await handler.handle(decoded.map(\.1))
+        switch await handleOutlastingOutages(decoded.map(\.1)) {
+        case .handled:
             metrics.handling.recordNanoseconds(Int64((ContinuousClock.now - started).nanoseconds))
             for (delivery, _) in decoded { acknowledge(delivery, consumer: consumer) }
-        } catch where decoded.count > 1 {
+        case .stopping:
+            return  // unacked: the broker hands the batch to the next consumer
+        case .failed(let error) where decoded.count > 1:
             logger.warning("batch failed; handling its messages one by one", metadata: ["error": "\(error)", "size": "\(decoded.count)"])
             for (delivery, envelope) in decoded {
-                do {
-                    try await handler.handle([envelope])
-                    acknowledge(delivery, consumer: consumer)
-                } catch {
-                    await retryOrDeadLetter(delivery, envelope, error: error, consumer: consumer)
+                switch await handleOutlastingOutages([envelope]) {
+                case .handled: acknowledge(delivery, consumer: consumer)
+                case .stopping: return
+                case .failed(let error): await retryOrDeadLetter(delivery, envelope, error: error, consumer: consumer)
                 }
             }
-        } catch {
+        case .failed(let error):
             await retryOrDeadLetter(decoded[0].0, decoded[0].1, error: error, consumer: consumer)
         }
+    }
+
+    private enum Outcome {
+        case handled
+        /// The message's own failure: retry tiers, then the dead-letter queue.
+        case failed(any Error)
+        /// SIGTERM arrived while waiting out an outage.
+        case stopping
+    }
+
+    /// Runs the handler, and while it fails because a dependency is down, waits and runs it
+    /// again (handlers are idempotent, so a partly done batch is safe to repeat).
+    private func handleOutlastingOutages(_ batch: [MessageEnvelope<Handler.Payload>]) async -> Outcome {
+        var delay = Duration.milliseconds(500)
+        while true {
+            do {
+                try await handler.handle(batch)
+                return .handled
+            } catch {
+                guard let outage = DependencyOutage.of(error) else { return .failed(error) }
+                metrics.outageWaits.increment()
+                logger.warning("dependency unavailable; waiting, the messages keep their attempts",
+                               metadata: ["dependency": "\(outage.dependency)", "error": "\(outage.detail)",
+                                          "retry_in": "\(delay)", "size": "\(batch.count)"])
+                if await sleepUnlessStopping(delay) { return .stopping }
+                delay = min(delay * 2, .seconds(30))
+            }
+        }
+    }
+
+    /// Sleeps for `delay`, waking early on SIGTERM; returns whether the worker is stopping.
+    private func sleepUnlessStopping(_ delay: Duration) async -> Bool {
+        let end = ContinuousClock.now + delay
+        while ContinuousClock.now < end {
+            if stopping.load(ordering: .relaxed) { return true }
+            try? await Task.sleep(for: min(.milliseconds(100), end - ContinuousClock.now))
+        }
+        return stopping.load(ordering: .relaxed)
     }
 
     private func acknowledge(_ delivery: AMQPDelivery, consumer: AMQPConsumer) {
@@ -125,6 +173,8 @@ struct WorkerMetrics: Sendable {
     let acked: Counter
     let retried: Counter
     let deadLettered: Counter
+    /// Handling attempts that met a dependency outage and were repeated after a wait.
+    let outageWaits: Counter
     let handling: Timer
 
     init(queue: String) {
@@ -135,6 +185,7 @@ struct WorkerMetrics: Sendable {
         acked = counter("acked")
         retried = counter("retried")
         deadLettered = counter("dead_lettered")
+        outageWaits = counter("waited_for_dependency")
         handling = Timer(label: "switchyard_message_handling_seconds", dimensions: [("queue", queue)])
     }
 }

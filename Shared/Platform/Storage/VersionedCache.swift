@@ -1,3 +1,4 @@
+import Logging
 import Redis
 import Synchronization
 
@@ -49,6 +50,18 @@ public struct VersionedCache: Sendable {
 
     public func invalidate() async throws {
         try await redis.send("INCR", versionKey)
+    }
+
+    /// Invalidates after a commit, as best it can: the commit is what matters, so a Redis that
+    /// is down must not fail (and so repeat) the work that was just committed. Answers cached
+    /// before stay reachable until their TTL at worst.
+    public func invalidateAfterCommit(logger: Logger) async {
+        do {
+            try await invalidate()
+        } catch {
+            logger.warning("could not invalidate a cache after a commit; its answers may be stale until they expire",
+                           metadata: ["cache": "\(prefix)", "ttl_seconds": "\(ttlSeconds)", "error": "\(error)"])
+        }
     }
 }
 
