@@ -18,7 +18,7 @@ struct DeadLetters: ParsableCommand {
         func run() throws {
             let connection = try broker.connect()
             defer { connection.close() }  // closing returns every message we looked at to the queue
-            let dead = WorkQueue(name: queue).deadLetterQueue
+            let dead = try QueueCatalog.find(queue).deadLetterQueue
             for _ in 0..<limit {
                 guard let delivery = try connection.get(queue: dead) else { break }
                 print(String(decoding: delivery.body, as: UTF8.self))
@@ -33,9 +33,10 @@ struct DeadLetters: ParsableCommand {
         @Option(help: "At most this many.") var limit = 1000
 
         func run() throws {
+            let work = try QueueCatalog.find(queue)
             let connection = try broker.connect()
-            defer { connection.close() }
-            let work = WorkQueue(name: queue)
+            defer { connection.close() }  // whatever was fetched and not acked goes back to the dead-letter queue
+            try connection.enableConfirms()
             var replayed = 0
             for _ in 0..<limit {
                 guard let delivery = try connection.get(queue: work.deadLetterQueue) else { break }
@@ -45,10 +46,15 @@ struct DeadLetters: ParsableCommand {
                     object["last_error"] = nil
                     body = Array(try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]))
                 }
-                // Published before the ack: a crash in between leaves a duplicate, never a loss.
-                try connection.send(AMQPOutgoingMessage(body: body, messageID: delivery.messageID ?? UUID().uuidString.lowercased(),
-                                                        type: delivery.type),
-                                    exchange: WorkQueue.workExchange, routingKey: work.routingKey)
+                // The dead letter is acked only once the broker confirmed the copy: a crash or a
+                // refused publish in between leaves it where it was (a duplicate at worst, never a loss).
+                do {
+                    try connection.publishConfirmed(AMQPOutgoingMessage(body: body, messageID: delivery.messageID ?? UUID().uuidString.lowercased(),
+                                                                        type: delivery.type),
+                                                    exchange: WorkQueue.workExchange, routingKey: work.routingKey)
+                } catch {
+                    throw ReplayStopped(replayed: replayed, reason: error)
+                }
                 try connection.ack(delivery)
                 replayed += 1
             }
@@ -66,7 +72,16 @@ struct DeadLetters: ParsableCommand {
             guard yes else { throw ValidationError("purging deletes messages for good: add --yes") }
             let connection = try broker.connect()
             defer { connection.close() }
-            print("purged \(try connection.purge(queue: WorkQueue(name: queue).deadLetterQueue)) message(s)")
+            print("purged \(try connection.purge(queue: try QueueCatalog.find(queue).deadLetterQueue)) message(s)")
         }
+    }
+}
+
+/// A replay that the broker interrupted: what was replayed stays replayed, the rest stays dead.
+struct ReplayStopped: Error, CustomStringConvertible {
+    let replayed: Int
+    let reason: any Error
+    var description: String {
+        "stopped after \(replayed) message(s): the broker did not take the next one (\(reason)); it stays a dead letter"
     }
 }

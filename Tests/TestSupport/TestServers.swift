@@ -19,6 +19,9 @@ public enum TestServers {
     public static let faultsVirtualHost = "switchyard_faults"
     public static let faultsAMQPURL = "amqp://guest:guest@127.0.0.1:5672/\(faultsVirtualHost)"
 
+    /// A vhost where no service ever consumes, for the operator CLI's tests.
+    public static let cliAMQPURL = "amqp://guest:guest@127.0.0.1:5672/switchyard_cli"
+
     /// The repository's root folder.
     public static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
@@ -30,6 +33,22 @@ public enum TestServers {
         process.standardOutput = FileHandle.nullDevice
         try process.run()
         process.waitUntilExit()
+    }
+
+    /// Runs `scripts/servers.sh` (say `stop redis`, or `start`) and waits for it; throws when it fails.
+    public static func serversScript(_ arguments: String...) throws { try serversScript(arguments) }
+
+    public static func serversScript(_ arguments: [String]) throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/bash")
+        process.arguments = [root.appendingPathComponent("scripts/servers.sh").path] + arguments
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else {
+            throw HTTP.Failure(description: "servers.sh \(arguments.joined(separator: " ")) exited \(process.terminationStatus)")
+        }
     }
 
     public static func unique(_ prefix: String) -> String { "\(prefix)-\(UUID().uuidString.prefix(8).lowercased())" }
