@@ -8,8 +8,11 @@ set -euo pipefail
 source "$(dirname "$0")/env.sh"
 
 as_user() { local user=$1; shift; runuser -u "$user" -- "$@"; }
+# The AMQP listener is named only in rabbitmq.conf: also naming it here (RABBITMQ_NODE_PORT) made
+# the node bind the same address twice and fail on any port but 5672. The distribution port
+# follows the AMQP port, so that a second node on this machine does not collide with the first.
 rabbit_env=(env HOME=/var/lib/rabbitmq
-  RABBITMQ_NODENAME="$RABBITMQ_NODENAME" RABBITMQ_NODE_IP_ADDRESS=127.0.0.1 RABBITMQ_NODE_PORT="$AMQP_PORT"
+  RABBITMQ_NODENAME="$RABBITMQ_NODENAME" RABBITMQ_DIST_PORT="$((AMQP_PORT + 20000))"
   RABBITMQ_MNESIA_BASE="$RUN_DIR/rabbitmq/mnesia" RABBITMQ_LOG_BASE="$RUN_DIR/rabbitmq/log"
   RABBITMQ_PID_FILE="$RUN_DIR/rabbitmq/rabbitmq.pid" RABBITMQ_ENABLED_PLUGINS_FILE="$RUN_DIR/rabbitmq/enabled_plugins"
   RABBITMQ_CONFIG_FILE="$RUN_DIR/rabbitmq/rabbitmq"

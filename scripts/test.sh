@@ -14,7 +14,17 @@ log "building"
 # The executables too: the end-to-end tests start them as real processes.
 swift build --build-tests
 export SWITCHYARD_BIN_DIR="$(swift build --show-bin-path)"
-# The end-to-end suites start the services as processes; stop any a failed run left behind.
-trap 'pkill -f "$SWITCHYARD_BIN_DIR/(ingest|storage|processing|notification)( |$)" 2>/dev/null || true' EXIT
-log "testing"
-swift test --skip-build "$@"
+# The end-to-end suites start the services as processes; stop any a run left behind.
+stop_services() { pkill -f "$SWITCHYARD_BIN_DIR/(ingest|storage|processing|notification)( |$)" 2>/dev/null || true; }
+trap stop_services EXIT
+if [ $# -gt 0 ]; then
+  log "testing: $*"
+  swift test --skip-build "$@"
+  exit
+fi
+log "testing (every suite but FaultTests, in parallel)"
+swift test --skip-build --skip FaultTests
+stop_services
+# FaultTests stop and restart the servers every other suite talks to, so they run alone.
+log "testing FaultTests (restarts PostgreSQL, Redis and RabbitMQ under load)"
+swift test --skip-build --filter FaultTests

@@ -143,7 +143,17 @@ public final class BlockingConnectionPool<Connection: PooledConnection>: Sendabl
 
     private func release(_ connection: Connection?) {
         let next = state.withLock { state -> Waiter? in
-            if let connection, connection.isUsable, !state.closed { state.idle.append(connection) }
+            if let connection {
+                if connection.isUsable, !state.closed {
+                    state.idle.append(connection)
+                } else {
+                    // A connection that broke usually means the server restarted or went away:
+                    // the idle ones date from before and are broken too. Dropping them now
+                    // spares the next callers a failure each (after a restart, a pool of eight
+                    // answered "unavailable" eight more times); new ones are dialled on demand.
+                    state.idle.removeAll()
+                }
+            }
             if state.waiters.isEmpty {
                 state.leased -= 1
                 return nil

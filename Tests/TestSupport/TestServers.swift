@@ -13,14 +13,23 @@ public enum TestServers {
         ProcessInfo.processInfo.environment["TEST_AMQP_URL"] ?? "amqp://guest:guest@127.0.0.1:5672/switchyard_test"
     }
     /// A vhost nothing else uses, for services that must not take real work (a broken one).
-    public static let isolatedAMQPURL = "amqp://guest:guest@127.0.0.1:5672/switchyard_isolated"
+    public static var isolatedAMQPURL: String { amqpURL(virtualHost: "switchyard_isolated") }
     /// A vhost whose connections a test may drop all at once without touching other suites,
     /// which run in parallel on the test vhost.
     public static let faultsVirtualHost = "switchyard_faults"
-    public static let faultsAMQPURL = "amqp://guest:guest@127.0.0.1:5672/\(faultsVirtualHost)"
+    public static var faultsAMQPURL: String { amqpURL(virtualHost: faultsVirtualHost) }
 
     /// A vhost where no service ever consumes, for the operator CLI's tests.
-    public static let cliAMQPURL = "amqp://guest:guest@127.0.0.1:5672/switchyard_cli"
+    public static var cliAMQPURL: String { amqpURL(virtualHost: "switchyard_cli") }
+
+    /// The test broker (`TEST_AMQP_URL`'s user, host and port) with another virtual host.
+    static func amqpURL(virtualHost: String) -> String {
+        let base = amqpURL
+        guard let slash = base.range(of: "/", options: .backwards), slash.lowerBound > base.index(base.startIndex, offsetBy: 7) else {
+            return base + "/" + virtualHost
+        }
+        return base[..<slash.lowerBound] + "/" + virtualHost
+    }
 
     /// The repository's root folder.
     public static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
