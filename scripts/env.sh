@@ -18,6 +18,9 @@ PG_PORT="${PG_PORT:-5432}"
 REDIS_PORT="${REDIS_PORT:-6379}"
 AMQP_PORT="${AMQP_PORT:-5672}"
 RABBITMQ_NODENAME="${RABBITMQ_NODENAME:-switchyard@localhost}"
+# The broker's inter-node (Erlang distribution) port, RabbitMQ's own default: AMQP_PORT + 20000.
+# Set it too when running a second broker beside one on the default ports.
+RABBITMQ_DIST_PORT="${RABBITMQ_DIST_PORT:-$((AMQP_PORT + 20000))}"
 
 # Defaults the services read; anything already set in the environment wins.
 export DATABASE_URL="${DATABASE_URL:-postgres://switchyard@127.0.0.1:$PG_PORT/switchyard}"

@@ -13,12 +13,14 @@ source "$(dirname "$0")/env.sh"
 # From "/": the caller's folder (a checkout in a mode-700 folder, say) may be closed to the
 # user, and Erlang's code loader then fails on every module it looks up in "." first.
 as_user() { local user=$1; shift; (cd / && exec runuser -u "$user" -- "$@"); }
-rabbit_env=(env HOME=/var/lib/rabbitmq
+# The inter-node port and epmd (when this starts it) listen on loopback too.
+rabbit_env=(env HOME=/var/lib/rabbitmq ERL_EPMD_ADDRESS=127.0.0.1
   RABBITMQ_NODENAME="$RABBITMQ_NODENAME" RABBITMQ_NODE_IP_ADDRESS=127.0.0.1 RABBITMQ_NODE_PORT="$AMQP_PORT"
+  RABBITMQ_DIST_PORT="$RABBITMQ_DIST_PORT"
   RABBITMQ_MNESIA_BASE="$RUN_DIR/rabbitmq/mnesia" RABBITMQ_LOG_BASE="$RUN_DIR/rabbitmq/log"
   RABBITMQ_PID_FILE="$RUN_DIR/rabbitmq/rabbitmq.pid" RABBITMQ_ENABLED_PLUGINS_FILE="$RUN_DIR/rabbitmq/enabled_plugins"
   RABBITMQ_CONFIG_FILE="$RUN_DIR/rabbitmq/rabbitmq"
-  RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS="+sbwt none +sbwtdcpu none +sbwtdio none")
+  RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS="+sbwt none +sbwtdcpu none +sbwtdio none -kernel inet_dist_use_interface {127,0,0,1}")
 rabbitmqctl() { as_user rabbitmq "${rabbit_env[@]}" /usr/lib/rabbitmq/bin/rabbitmqctl "$@"; }
 
 started() { [ -n "${STARTED_FILE:-}" ] && echo "$1" >> "$STARTED_FILE" || true; }
