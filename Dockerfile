@@ -19,6 +19,10 @@ RUN apt-get update && apt-get install -y --no-install-recommends librabbitmq4 li
 COPY --from=build /out/ /usr/local/bin/
 COPY openapi.yaml /usr/local/share/switchyard/openapi.yaml
 USER 10001
-ENV OPENAPI_PATH=/usr/local/share/switchyard/openapi.yaml
+# A crash ends the process at once, so the orchestrator restarts it, rather than waiting while
+# the Swift runtime's backtracer pauses every thread (up to 16 rounds of 2 s) and symbolicates.
+# The runtime stage copies in no swift-backtrace helper, without which the backtracer cannot
+# start; the setting keeps crashes prompt if that changes. The fatal error's message remains.
+ENV OPENAPI_PATH=/usr/local/share/switchyard/openapi.yaml SWIFT_BACKTRACE=enable=no
 EXPOSE 8080 9101 9102 9103
 CMD ["ingest"]

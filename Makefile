@@ -25,5 +25,5 @@ servers: ## Start only PostgreSQL, Redis and RabbitMQ (reused when already runni
 stop: ## Stop the servers
 	@bash scripts/servers.sh stop
 
-clean-run: stop ## Delete every local server's data (.run/)
-	rm -rf .run
+clean-run: ## Stop the servers, delete the local run's data (/var/lib/switchyard/<checkout>-<hash>)
+	@bash scripts/servers.sh clean

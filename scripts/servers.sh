@@ -1,22 +1,26 @@
 #!/usr/bin/env bash
 # Starts (or stops) the three servers Switchyard needs, on loopback, with their data under
-# $RUN_DIR. A server that already answers is reused, so `make run` and `make test` can share.
-#   scripts/servers.sh start | stop [postgres|redis|rabbitmq ...] | status | rabbitmqctl ARGS
+# $RUN_DIR (scripts/env.sh: /var/lib/switchyard/<checkout>-<hash>, where the `postgres` and
+# `rabbitmq` users can reach it wherever the checkout is). A server that already answers is
+# reused, so `make run` and `make test` can share.
+#   scripts/servers.sh start | stop [postgres|redis|rabbitmq ...] | status | clean | rabbitmqctl ARGS
+# `clean` stops the servers and deletes $RUN_DIR (and the .run/ of earlier versions).
 # With STARTED_FILE set, `start` writes there the names of the servers it started itself, so
 # that `make run` stops on Ctrl-C only what it started.
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
 
-as_user() { local user=$1; shift; runuser -u "$user" -- "$@"; }
-# The AMQP listener is named only in rabbitmq.conf: also naming it here (RABBITMQ_NODE_PORT) made
-# the node bind the same address twice and fail on any port but 5672. The distribution port
-# follows the AMQP port, so that a second node on this machine does not collide with the first.
-rabbit_env=(env HOME=/var/lib/rabbitmq
-  RABBITMQ_NODENAME="$RABBITMQ_NODENAME" RABBITMQ_DIST_PORT="$((AMQP_PORT + 20000))"
+# From "/": the caller's folder (a checkout in a mode-700 folder, say) may be closed to the
+# user, and Erlang's code loader then fails on every module it looks up in "." first.
+as_user() { local user=$1; shift; (cd / && exec runuser -u "$user" -- "$@"); }
+# The AMQP listener is named once, in rabbitmq.conf (loopback, $AMQP_PORT). The inter-node port
+# and epmd (when this starts it) listen on loopback too.
+rabbit_env=(env HOME=/var/lib/rabbitmq ERL_EPMD_ADDRESS=127.0.0.1
+  RABBITMQ_NODENAME="$RABBITMQ_NODENAME" RABBITMQ_DIST_PORT="$RABBITMQ_DIST_PORT"
   RABBITMQ_MNESIA_BASE="$RUN_DIR/rabbitmq/mnesia" RABBITMQ_LOG_BASE="$RUN_DIR/rabbitmq/log"
   RABBITMQ_PID_FILE="$RUN_DIR/rabbitmq/rabbitmq.pid" RABBITMQ_ENABLED_PLUGINS_FILE="$RUN_DIR/rabbitmq/enabled_plugins"
   RABBITMQ_CONFIG_FILE="$RUN_DIR/rabbitmq/rabbitmq"
-  RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS="+sbwt none +sbwtdcpu none +sbwtdio none")
+  RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS="+sbwt none +sbwtdcpu none +sbwtdio none -kernel inet_dist_use_interface {127,0,0,1}")
 rabbitmqctl() { as_user rabbitmq "${rabbit_env[@]}" /usr/lib/rabbitmq/bin/rabbitmqctl "$@"; }
 
 started() { [ -n "${STARTED_FILE:-}" ] && echo "$1" >> "$STARTED_FILE" || true; }
@@ -25,10 +29,29 @@ pg_up() { "$PG_BIN/pg_isready" -q -h 127.0.0.1 -p "$PG_PORT"; }
 redis_up() { redis-cli -h 127.0.0.1 -p "$REDIS_PORT" ping 2>/dev/null | grep -q PONG; }
 amqp_up() { (exec 3<>"/dev/tcp/127.0.0.1/$AMQP_PORT") 2>/dev/null; }
 
+# $RUN_DIR itself belongs to root and is searchable by all (mode 755), so that each server's
+# own subfolder (postgres: mode 700, rabbitmq: 750, owned by that user) can be reached.
+make_run_dir() {
+  [ -n "${SWITCHYARD_RUN_DIR:-}" ] || mkdir -p -m 755 "$SWITCHYARD_DATA_HOME"
+  mkdir -p -m 755 "$RUN_DIR"
+  local legacy="$LEGACY_RUN_DIR/postgres/PG_VERSION"
+  if [ "$RUN_DIR" != "$LEGACY_RUN_DIR" ] && [ -f "$legacy" ] && [ ! -f "$RUN_DIR/postgres/PG_VERSION" ]; then
+    log "note: $LEGACY_RUN_DIR (where earlier versions kept the servers' data) is no longer used; 'make clean-run' deletes it"
+  fi
+}
+# Fails early, with the reason, when a server's user cannot reach its folder (a
+# SWITCHYARD_RUN_DIR inside a folder only root may enter, for instance).
+check_reachable() {
+  local user=$1 folder=$2
+  as_user "$user" test -w "$folder" -a -x "$folder" ||
+    die "user $user cannot write to $folder: every folder above it must be searchable by $user (set SWITCHYARD_RUN_DIR to a folder it can reach, or leave it unset for $SWITCHYARD_DATA_HOME/...)"
+}
+
 start_postgres() {
   if pg_up; then log "PostgreSQL already answers on $PG_PORT"; else
     local data="$RUN_DIR/postgres"
     mkdir -p "$data" && chown postgres:postgres "$data" && chmod 700 "$data"
+    check_reachable postgres "$data"
     if [ ! -f "$data/PG_VERSION" ]; then
       log "initialising PostgreSQL in $data"
       as_user postgres "$PG_BIN/initdb" -D "$data" -U postgres --auth=trust -E UTF8 --locale=C.UTF-8 >/dev/null
@@ -72,7 +95,8 @@ heartbeat = 30
 disk_free_limit.absolute = 200MB
 log.file.level = warning
 CONF
-  chown -R rabbitmq:rabbitmq "$RUN_DIR/rabbitmq"
+  chown -R rabbitmq:rabbitmq "$RUN_DIR/rabbitmq" && chmod 750 "$RUN_DIR/rabbitmq"
+  check_reachable rabbitmq "$RUN_DIR/rabbitmq/mnesia"
   log "starting RabbitMQ on 127.0.0.1:$AMQP_PORT (takes 5 to 20 seconds)"
   started rabbitmq
   as_user rabbitmq "${rabbit_env[@]}" /usr/lib/rabbitmq/bin/rabbitmq-server -detached
@@ -101,20 +125,36 @@ stop_servers() {
   [ ${#names[@]} -gt 0 ] || names=(postgres redis rabbitmq)
   for name in "${names[@]}"; do
     case "$name" in
-      postgres) [ -f "$RUN_DIR/postgres/postmaster.pid" ] &&
-                  as_user postgres "$PG_BIN/pg_ctl" -D "$RUN_DIR/postgres" -m fast -w stop >/dev/null 2>&1 || true ;;
+      # Also a PostgreSQL an earlier version started from the checkout's .run/.
+      postgres) for dir in "$RUN_DIR/postgres" "$LEGACY_RUN_DIR/postgres"; do
+                  [ -f "$dir/postmaster.pid" ] &&
+                    as_user postgres "$PG_BIN/pg_ctl" -D "$dir" -m fast -w stop >/dev/null 2>&1 || true
+                done ;;
       redis) redis_up && redis-cli -p "$REDIS_PORT" shutdown >/dev/null 2>&1 || true ;;
-      rabbitmq) [ -d "$RUN_DIR/rabbitmq" ] && rabbitmqctl stop >/dev/null 2>&1 || true ;;
+      rabbitmq) [ -d "$RUN_DIR/rabbitmq" ] || [ -d "$LEGACY_RUN_DIR/rabbitmq" ] &&
+                  rabbitmqctl stop >/dev/null 2>&1 || true ;;
     esac
     log "$name stopped"
   done
 }
 
+# Deletes what the local servers and services wrote: $RUN_DIR and the old .run/. Refuses a
+# SWITCHYARD_RUN_DIR that is "/", the folder of every checkout's data, or holds the checkout.
+check_deletable() {
+  case "$RUN_DIR" in /|"$SWITCHYARD_DATA_HOME") die "refusing to delete $RUN_DIR" ;; esac
+  case "$(realpath -m "$SWITCHYARD_ROOT")/" in "$RUN_DIR"/*) die "refusing to delete $RUN_DIR: it holds the checkout" ;; esac
+}
+clean_run_dir() {
+  rm -rf "$RUN_DIR" "$LEGACY_RUN_DIR"
+  log "deleted $RUN_DIR"
+}
+
 case "${1:-start}" in
-  start) mkdir -p "$RUN_DIR"; start_postgres; start_redis; start_rabbitmq; ensure_vhosts ;;
+  start) make_run_dir; start_postgres; start_redis; start_rabbitmq; ensure_vhosts ;;
   stop) shift; stop_servers "$@" ;;
+  clean) check_deletable; stop_servers; clean_run_dir ;;
   status) pg_up && echo "postgres up" || echo "postgres down"; redis_up && echo "redis up" || echo "redis down"
           amqp_up && echo "rabbitmq up" || echo "rabbitmq down" ;;
   rabbitmqctl) shift; rabbitmqctl "$@" ;;
-  *) die "usage: $0 start|stop|status|rabbitmqctl ARGS" ;;
+  *) die "usage: $0 start|stop|status|clean|rabbitmqctl ARGS" ;;
 esac

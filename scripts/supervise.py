@@ -5,6 +5,14 @@ Usage: supervise.py NAME=COMMAND [NAME=COMMAND ...]
 Each line a process prints is prefixed with its name. A process that exits is restarted
 after a growing delay (0.5 s doubling to 10 s, reset after a minute of uptime). SIGINT or
 SIGTERM sends SIGTERM to every child, waits up to 12 s, then SIGKILLs what is left.
+
+Children get SWIFT_BACKTRACE=enable=no unless it is already set: a crashed service then
+ends at once and is restarted. With the Swift runtime's backtracer on (its default on
+Linux), the crashing process first pauses every other thread, waiting up to 16 rounds of
+2 s (32 s) for threads that cannot take the pause signal, then symbolicates, and only then
+lets it die. `threads=crashed` or `symbolicate=off` do not skip the pause.
+The runtime still prints the fatal error's message (and, for a Swift runtime error, a
+short unsymbolicated stack trace) without the backtracer.
 """
 import os
 import shlex
@@ -16,6 +24,7 @@ import time
 
 COLORS = ["36", "35", "33", "32", "34", "31", "96", "95"]
 stopping = threading.Event()
+CHILD_ENVIRONMENT = {**os.environ, "SWIFT_BACKTRACE": os.environ.get("SWIFT_BACKTRACE", "enable=no")}
 
 
 class Child:
@@ -34,7 +43,8 @@ class Child:
         while not stopping.is_set():
             started = time.monotonic()
             self.process = subprocess.Popen(shlex.split(self.command), stdout=subprocess.PIPE,
-                                            stderr=subprocess.STDOUT, start_new_session=True)
+                                            stderr=subprocess.STDOUT, start_new_session=True,
+                                            env=CHILD_ENVIRONMENT)
             pump = threading.Thread(target=self.pump, args=(self.process.stdout,), daemon=True)
             pump.start()
             code = self.process.wait()
