@@ -64,8 +64,7 @@ public struct SMSIngest: Sendable {
                 if slot.confirmed { outcome = .confirmed(slot.id) } else { outcome = try await admission.awaitSlot(of: accepted, until: deadline) }
                 switch outcome {
                 case .confirmed(let original):
-                    var view = try await find(original) ?? SMSMessageView(received: accepted)
-                    view.duplicate = true
+                    let view = try await Self.duplicateView(of: original, find: find)
                     return JSONEnvelope.response(view, status: .ok, headers: rateLimitHeaders(state))
                 case .empty: continue
                 case .pending: throw Self.duplicatePending
@@ -98,6 +97,26 @@ public struct SMSIngest: Sendable {
     static let duplicatePending = APIError(.serviceUnavailable, code: "duplicate_pending",
                                            message: "an identical message is still being queued; retry to learn its outcome",
                                            headers: [.retryAfter: "1"])
+
+    /// The answer to a duplicate: the first message itself, never anything carrying another
+    /// id. Between storage's commit and its deleting the `received` copy, a read can miss both
+    /// (row checked first, copy second), so a miss is read once more; still nothing, or a
+    /// failed read, is a 503.
+    static func duplicateView(of original: UUID, find: (UUID) async throws -> SMSMessageView?) async throws(APIError) -> SMSMessageView {
+        let unavailable = APIError(.serviceUnavailable, code: "duplicate_unavailable",
+                                   message: "an identical message was accepted within the duplicate window but cannot be read just now; retry",
+                                   headers: [.retryAfter: "1"])
+        var found: SMSMessageView?
+        do {
+            found = try await find(original)
+            if found == nil { found = try await find(original) }
+        } catch {
+            throw unavailable
+        }
+        guard var view = found, view.id == original else { throw unavailable }
+        view.duplicate = true
+        return view
+    }
 
     /// Responses show milliseconds; PostgreSQL keeps microseconds. Starting from a whole
     /// millisecond keeps the 202's `received_at` and the stored one identical.

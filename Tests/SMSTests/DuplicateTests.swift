@@ -1,4 +1,5 @@
 import Foundation
+import HTTPTypes
 import Platform
 import Redis
 @testable import SMS
@@ -6,8 +7,8 @@ import Testing
 import TestSupport
 
 /// A duplicate answer (200, `duplicate: true`) names a message that exists: end to end through
-/// the real ingest, with the duplicate slot put in the states that a lost Redis reply and a
-/// failed publish leave behind.
+/// the real ingest, with the duplicate slot put in the states that a lost Redis reply, an
+/// unreadable original and a failed publish leave behind.
 @Suite("SMS: a duplicate answer only ever names a queued message")
 struct DuplicateTests {
     let pipeline = SMSPipeline.shared
@@ -52,6 +53,19 @@ struct DuplicateTests {
         #expect(try await rows(withID: lost.id.uuidString.lowercased()) == 0)
     }
 
+    /// The slot says confirmed, but neither the row nor the `received` copy can be read (here:
+    /// neither exists). The answer must not be a view of the new request under a fresh id.
+    @Test func aDuplicateWhoseOriginalCannotBeReadIsA503NotAnotherID() async throws {
+        let sender = SMSPipeline.freshNumber()
+        let original = message(from: sender, "original unreadable")
+        try await redis.send("SET", admission.dedupKey(for: original), "confirmed:\(original.id.uuidString.lowercased())", "PX", 10_000)
+        let answer = try await pipeline.submit(from: sender, message: original.message)
+        #expect(answer.status == 503, "\(answer.text)")
+        #expect(answer.error["code"] as? String == "duplicate_unavailable")
+        #expect(answer.headers.first(name: "Retry-After").flatMap(Int.init) != nil)
+        #expect(answer.json["data"] is NSNull)
+    }
+
     /// A vhost where guest may log in but not declare anything: ingest's publisher connects,
     /// is refused its topology, and retries until each publish times out (10 s), so a publish
     /// fails while the broker itself is up. (A broker that cannot be reached at all would do
@@ -91,5 +105,56 @@ struct DuplicateTests {
         let original = try await first
         #expect(original.status == 503, "\(original.text)")
         #expect(original.error["code"] as? String == "broker_unavailable")
+    }
+}
+
+/// What a confirmed duplicate is answered with, decided in process over stand-ins for the reads.
+@Suite("SMS: the answer to a duplicate, in process")
+struct DuplicateAnswerTests {
+    static func original() -> AcceptedSMS {
+        AcceptedSMS(id: UUID(), from: "+14155550100", to: "+442071838750", message: "Hi", callbackURL: nil, receivedAt: Date())
+    }
+
+    func unavailable(_ find: (UUID) async throws -> SMSMessageView?) async -> APIError? {
+        do {
+            _ = try await SMSIngest.duplicateView(of: Self.original().id, find: find)
+            return nil
+        } catch {
+            return error
+        }
+    }
+
+    @Test func aDuplicateIsAnsweredWithTheOriginal() async throws {
+        let original = Self.original()
+        let view = try await SMSIngest.duplicateView(of: original.id) { $0 == original.id ? SMSMessageView(received: original) : nil }
+        #expect(view.id == original.id)
+        #expect(view.duplicate == true)
+    }
+
+    /// Storage commits and deletes the `received` copy between the row read and the copy read:
+    /// both miss once. The second read finds the row.
+    @Test func aMissBetweenTheCommitAndTheCopyIsReadAgain() async throws {
+        let original = Self.original()
+        var reads = 0
+        let view = try await SMSIngest.duplicateView(of: original.id) { _ in
+            reads += 1
+            return reads == 1 ? nil : SMSMessageView(received: original)
+        }
+        #expect(view.id == original.id)
+    }
+
+    @Test func anOriginalThatCannotBeReadIsA503AndNeverAnotherMessage() async throws {
+        struct Down: Error {}
+        let outcomes: [(String, (UUID) async throws -> SMSMessageView?)] = [
+            ("found nowhere", { _ in nil }),
+            ("the read failed", { _ in throw Down() }),
+            ("a view of another message", { _ in SMSMessageView(received: Self.original()) }),
+        ]
+        for (what, find) in outcomes {
+            let error = await unavailable(find)
+            #expect(error?.status == .serviceUnavailable, "\(what)")
+            #expect(error?.code == "duplicate_unavailable", "\(what)")
+            #expect(error?.headers[.retryAfter] != nil, "\(what)")
+        }
     }
 }
