@@ -16,6 +16,16 @@ import Redis
 /// entries long, so this suits limits of tens per window; limits in the thousands would want
 /// the sorted set back.
 ///
+/// The duplicate slot names the first message and says whether the broker has it:
+/// `pending:<id>` from the admission until the publish is confirmed, then `confirmed:<id>`
+/// (``confirm(_:)``, which flips only a slot that still holds that id). Only a confirmed id
+/// may be answered as "the first message": a pending one may yet fail to publish (then
+/// `release` deletes the slot) or may never be published at all (the script ran but its
+/// reply was lost, so ingest answered an error). A pending slot therefore lives at most 2 s
+/// (or the window, if shorter), so an id nobody will confirm stops blocking resends quickly;
+/// `confirm` gives the slot the rest of the window, still measured from the first message's
+/// accept time.
+///
 /// An accepted message also leaves its `received` copy in Redis, so `GET /messages/:id`
 /// finds it before storage has written it (storage deletes it after its commit; the TTL is
 /// the safety net). When the publish that follows fails, `release` gives the quota and the
@@ -23,8 +33,47 @@ import Redis
 public struct SMSAdmission: Sendable {
     public enum Decision: Sendable, Equatable {
         case accepted(RateLimitState)
-        case duplicate(of: UUID, RateLimitState)
+        /// The same message within the window; `slot` names the first and says whether it is confirmed.
+        case duplicate(Slot, RateLimitState)
         case limited(RateLimitState)
+    }
+
+    /// What a duplicate slot holds: the first message's id, and whether the broker confirmed it.
+    public struct Slot: Sendable, Equatable {
+        public var id: UUID
+        public var confirmed: Bool
+
+        public init(id: UUID, confirmed: Bool) {
+            self.id = id
+            self.confirmed = confirmed
+        }
+
+        /// `pending:<id>` or `confirmed:<id>`; anything else (a bare id written by an older
+        /// ingest during a rolling update) is nil, which callers treat as pending.
+        init?(_ value: String) {
+            if value.hasPrefix("confirmed:"), let id = UUID(uuidString: String(value.dropFirst("confirmed:".count))) {
+                self.init(id: id, confirmed: true)
+            } else if value.hasPrefix("pending:"), let id = UUID(uuidString: String(value.dropFirst("pending:".count))) {
+                self.init(id: id, confirmed: false)
+            } else {
+                return nil
+            }
+        }
+
+        static func value(_ id: UUID, confirmed: Bool) -> String {
+            (confirmed ? "confirmed:" : "pending:") + id.uuidString.lowercased()
+        }
+    }
+
+    /// What a duplicate found when it looked at the slot again (``awaitSlot(of:until:)``).
+    public enum SlotOutcome: Sendable, Equatable {
+        /// The first message is durable: answer it.
+        case confirmed(UUID)
+        /// The slot is empty (released after a failed publish, or a pending slot expired):
+        /// nothing within the window exists, so this request may be admitted as new.
+        case empty
+        /// Still unconfirmed at the deadline.
+        case pending
     }
 
     public struct RateLimitState: Sendable, Equatable {
@@ -37,16 +86,24 @@ public struct SMSAdmission: Sendable {
 
     let redis: RedisClient
     let configuration: SMSConfiguration
+    /// The longest a slot stays `pending`: a publish is confirmed within milliseconds, and a
+    /// slot nobody will confirm (a lost reply) must not hold back resends for long.
+    let pendingSlotCap: Duration
     static let pendingTTLMilliseconds = 3_600_000
 
-    public init(redis: RedisClient, configuration: SMSConfiguration) {
+    /// `pendingSlotCap` is for tests that look at a pending slot on a loaded machine.
+    public init(redis: RedisClient, configuration: SMSConfiguration, pendingSlotCap: Duration = .seconds(2)) {
         self.redis = redis
         self.configuration = configuration
+        self.pendingSlotCap = pendingSlotCap
     }
+
+    /// How long a `pending` slot lives: the window, at most `pendingSlotCap`.
+    var pendingSlotMilliseconds: Int { min(configuration.dedupWindow.milliseconds, pendingSlotCap.milliseconds) }
 
     static let admit = RedisScript("""
         -- KEYS: dedup, rate (the sender's accept times, "ms ms ..."), pending copy
-        -- ARGV: now ms, window ms, limit, dedup ms, id, pending json, pending ttl ms
+        -- ARGV: now ms, window ms, limit, pending slot ms, id, pending json, pending ttl ms
         local now, window, limit = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
         local recent, oldest = {}, now
         for stamp in string.gmatch(redis.call('GET', KEYS[2]) or '', '%d+') do
@@ -56,7 +113,7 @@ public struct SMSAdmission: Sendable {
             if at < oldest then oldest = at end
           end
         end
-        local existing = redis.call('SET', KEYS[1], ARGV[5], 'NX', 'GET', 'PX', ARGV[4])
+        local existing = redis.call('SET', KEYS[1], 'pending:' .. ARGV[5], 'NX', 'GET', 'PX', ARGV[4])
         if existing then return {'duplicate', existing, #recent, oldest + window - now} end
         if #recent >= limit then
           redis.call('DEL', KEYS[1])
@@ -68,8 +125,20 @@ public struct SMSAdmission: Sendable {
         return {'accepted', ARGV[5], #recent, oldest + window - now}
         """)
 
+    static let confirm = RedisScript("""
+        -- KEYS: dedup; ARGV: 'pending:<id>', 'confirmed:<id>', ms left of the window
+        -- Flips the slot only while it is this message's (or empty: a pending slot that
+        -- expired during a slow publish); another message's slot is left alone.
+        local held = redis.call('GET', KEYS[1])
+        if held == ARGV[1] or not held then
+          redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
+          return 1
+        end
+        return 0
+        """)
+
     static let release = RedisScript("""
-        -- KEYS: as admit; ARGV: id, the accept time admit recorded
+        -- KEYS: as admit; ARGV: 'pending:<id>', the accept time admit recorded
         local kept, found = {}, false
         for stamp in string.gmatch(redis.call('GET', KEYS[2]) or '', '%d+') do
           if not found and stamp == ARGV[2] then found = true else kept[#kept + 1] = stamp end
@@ -84,7 +153,7 @@ public struct SMSAdmission: Sendable {
     public func admit(_ message: AcceptedSMS, view pending: [UInt8]) async throws -> Decision {
         let reply = try await redis.evaluate(Self.admit, keys: keys(for: message), arguments: [
             message.receivedAt.millisecondsSince1970, configuration.rateLimitWindow.milliseconds, configuration.rateLimitCount,
-            configuration.dedupWindow.milliseconds, message.id.uuidString.lowercased(), pending, Self.pendingTTLMilliseconds,
+            pendingSlotMilliseconds, message.id.uuidString.lowercased(), pending, Self.pendingTTLMilliseconds,
         ])
         guard let parts = reply.array, parts.count == 4, let verdict = parts[0].string, let count = parts[2].int, let reset = parts[3].int else {
             throw RedisError(.unexpectedReply, "admission script answered \(reply)")
@@ -94,15 +163,43 @@ public struct SMSAdmission: Sendable {
         switch verdict {
         case "accepted": return .accepted(state)
         case "duplicate":
-            guard let id = parts[1].string.flatMap(UUID.init(uuidString:)) else { throw RedisError(.unexpectedReply, "bad duplicate id") }
-            return .duplicate(of: id, state)
+            guard let value = parts[1].string else { throw RedisError(.unexpectedReply, "bad duplicate slot") }
+            // A slot of another shape (an older ingest's bare id) is waited on like a pending
+            // one; the id of a pending slot is never answered, so a made-up one does no harm.
+            return .duplicate(Slot(value) ?? Slot(id: UUID(uuidString: value) ?? UUID(), confirmed: false), state)
         default: return .limited(state)
         }
     }
 
+    /// After the broker's confirm: the slot now names a message that exists, for the rest of
+    /// the window. One round trip; none when the window is already over.
+    public func confirm(_ message: AcceptedSMS, now: Date = Date()) async throws {
+        let left = message.receivedAt.millisecondsSince1970 + configuration.dedupWindow.milliseconds - now.millisecondsSince1970
+        guard left > 0 else { return }
+        _ = try await redis.evaluate(Self.confirm, keys: [dedupKey(for: message)], arguments: [
+            Slot.value(message.id, confirmed: false), Slot.value(message.id, confirmed: true), left,
+        ])
+    }
+
     public func release(_ message: AcceptedSMS) async throws {
         _ = try await redis.evaluate(Self.release, keys: keys(for: message),
-                                   arguments: [message.id.uuidString.lowercased(), message.receivedAt.millisecondsSince1970])
+                                   arguments: [Slot.value(message.id, confirmed: false), message.receivedAt.millisecondsSince1970])
+    }
+
+    /// For a duplicate of a pending message: reads the slot again, at growing intervals (5 ms
+    /// to 100 ms), until it is confirmed or empty, or `deadline` passes. A slot that now holds
+    /// another pending message (the first was released and a resend took its place) is waited
+    /// on in the same way.
+    public func awaitSlot(of message: AcceptedSMS, until deadline: ContinuousClock.Instant) async throws -> SlotOutcome {
+        var pause = Duration.milliseconds(5)
+        while true {
+            let now = ContinuousClock.now
+            guard now < deadline else { return .pending }
+            try await Task.sleep(for: min(pause, deadline - now))
+            pause = min(pause * 2, .milliseconds(100))
+            guard let value = try await redis.send("GET", dedupKey(for: message)).string else { return .empty }
+            if let slot = Slot(value), slot.confirmed { return .confirmed(slot.id) }
+        }
     }
 
     /// The `received` copy left by `admit`, for reads that come before storage.
@@ -118,8 +215,11 @@ public struct SMSAdmission: Sendable {
     }
 
     func keys(for message: AcceptedSMS) -> [any RedisArgument] {
-        let fingerprint = SHA256Hex.of(Array("\(message.from)\n\(message.to)\n\(message.message)".utf8))
-        return ["sms:dedup:\(fingerprint)", "sms:rate:\(message.from)", Self.pendingKey(message.id)]
+        [dedupKey(for: message), "sms:rate:\(message.from)", Self.pendingKey(message.id)]
+    }
+
+    func dedupKey(for message: AcceptedSMS) -> String {
+        "sms:dedup:" + SHA256Hex.of(Array("\(message.from)\n\(message.to)\n\(message.message)".utf8))
     }
 
     static func pendingKey(_ id: UUID) -> String { "sms:pending:\(id.uuidString.lowercased())" }

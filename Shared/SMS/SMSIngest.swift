@@ -49,33 +49,73 @@ public struct SMSIngest: Sendable {
     func submit(_ request: Request, requestID: String?) async throws -> Response {
         var body = try await request.body.collect(upTo: 64 * 1024)
         let submission = try SMSSubmission.validate(body.readBytes(length: body.readableBytes) ?? [])
-        let accepted = AcceptedSMS(id: UUID.random(), from: submission.from, to: submission.to, message: submission.message,
-                                   callbackURL: submission.callbackURL, receivedAt: Self.nowToTheMillisecond())
-        // One encoding serves both the `received` copy kept in Redis and the 202's body.
-        let received = SMSMessageView(received: accepted).jsonBytes
-        switch try await admission.admit(accepted, view: received) {
-        case .duplicate(let original, let state):
-            var view = try await find(original) ?? SMSMessageView(received: accepted)
-            view.duplicate = true
-            return JSONEnvelope.response(view, status: .ok, headers: rateLimitHeaders(state))
-        case .limited(let state):
-            var headers = rateLimitHeaders(state)
-            headers[.retryAfter] = String(state.resetSeconds)
-            throw APIError(.tooManyRequests, code: "rate_limited",
-                           message: "at most \(state.limit) messages per \(configuration.rateLimitWindow) from \(accepted.from); retry in \(state.resetSeconds) s",
-                           headers: headers)
-        case .accepted(let state):
-            let envelope = MessageEnvelope(id: accepted.id, type: "sms.accepted", requestID: requestID, payload: accepted)
-            do {
-                // The 202 promises durability: it is sent only after the broker confirmed.
-                try await bus.send(envelope, to: SMSQueues.store)
-            } catch {
-                try? await admission.release(accepted)
-                throw APIError(.serviceUnavailable, code: "broker_unavailable", message: "the message could not be queued; retry",
-                               headers: [.retryAfter: "5"])
+        // A duplicate of a message whose publish is not confirmed yet waits for it, this long at most.
+        let deadline = ContinuousClock.now + .milliseconds(admission.pendingSlotMilliseconds + 100)
+        // Admitted again (as a new message) when the one it duplicated turns out never to have been queued.
+        for _ in 1...3 {
+            let accepted = AcceptedSMS(id: UUID.random(), from: submission.from, to: submission.to, message: submission.message,
+                                       callbackURL: submission.callbackURL, receivedAt: Self.nowToTheMillisecond())
+            // One encoding serves both the `received` copy kept in Redis and the 202's body.
+            let received = SMSMessageView(received: accepted).jsonBytes
+            switch try await admission.admit(accepted, view: received) {
+            case .duplicate(let slot, let state):
+                // Only a confirmed first message may be answered: a pending one may never exist.
+                let outcome: SMSAdmission.SlotOutcome
+                if slot.confirmed { outcome = .confirmed(slot.id) } else { outcome = try await admission.awaitSlot(of: accepted, until: deadline) }
+                switch outcome {
+                case .confirmed(let original):
+                    let view = try await Self.duplicateView(of: original, find: find)
+                    return JSONEnvelope.response(view, status: .ok, headers: rateLimitHeaders(state))
+                case .empty: continue
+                case .pending: throw Self.duplicatePending
+                }
+            case .limited(let state):
+                var headers = rateLimitHeaders(state)
+                headers[.retryAfter] = String(state.resetSeconds)
+                throw APIError(.tooManyRequests, code: "rate_limited",
+                               message: "at most \(state.limit) messages per \(configuration.rateLimitWindow) from \(accepted.from); retry in \(state.resetSeconds) s",
+                               headers: headers)
+            case .accepted(let state):
+                let envelope = MessageEnvelope(id: accepted.id, type: "sms.accepted", requestID: requestID, payload: accepted)
+                do {
+                    // The 202 promises durability: it is sent only after the broker confirmed.
+                    try await bus.send(envelope, to: SMSQueues.store)
+                } catch {
+                    try? await admission.release(accepted)
+                    throw APIError(.serviceUnavailable, code: "broker_unavailable", message: "the message could not be queued; retry",
+                                   headers: [.retryAfter: "5"])
+                }
+                // The message is durable whether or not this succeeds; without it, duplicates
+                // wait on the pending slot until it expires and are then admitted anew.
+                try? await admission.confirm(accepted)
+                return JSONEnvelope.response(bytes: JSONEnvelope.wrap(encoded: received), status: .accepted, headers: rateLimitHeaders(state))
             }
-            return JSONEnvelope.response(bytes: JSONEnvelope.wrap(encoded: received), status: .accepted, headers: rateLimitHeaders(state))
         }
+        throw Self.duplicatePending
+    }
+
+    static let duplicatePending = APIError(.serviceUnavailable, code: "duplicate_pending",
+                                           message: "an identical message is still being queued; retry to learn its outcome",
+                                           headers: [.retryAfter: "1"])
+
+    /// The answer to a duplicate: the first message itself, never anything carrying another
+    /// id. Between storage's commit and its deleting the `received` copy, a read can miss both
+    /// (row checked first, copy second), so a miss is read once more; still nothing, or a
+    /// failed read, is a 503.
+    static func duplicateView(of original: UUID, find: (UUID) async throws -> SMSMessageView?) async throws(APIError) -> SMSMessageView {
+        let unavailable = APIError(.serviceUnavailable, code: "duplicate_unavailable",
+                                   message: "an identical message was accepted within the duplicate window but cannot be read just now; retry",
+                                   headers: [.retryAfter: "1"])
+        var found: SMSMessageView?
+        do {
+            found = try await find(original)
+            if found == nil { found = try await find(original) }
+        } catch {
+            throw unavailable
+        }
+        guard var view = found, view.id == original else { throw unavailable }
+        view.duplicate = true
+        return view
     }
 
     /// Responses show milliseconds; PostgreSQL keeps microseconds. Starting from a whole

@@ -16,17 +16,14 @@ struct SMSMedia: Sendable {
 
     func attach(_ request: Request, to message: UUID) async throws -> Response {
         let tooLarge = APIError(.contentTooLarge, code: "payload_too_large", message: "media is limited to \(maxBytes) bytes")
-        // Refuse from the declared length, before reading any of the body.
-        if let declared = request.headers[.contentLength].flatMap(Int.init), declared > maxBytes + 64 * 1024 { throw tooLarge }
         let contentType = request.headers[.contentType] ?? ""
-        let bytes: [UInt8]
-        if contentType.lowercased().hasPrefix("multipart/form-data") {
-            // Room for the part headers and boundaries around a file of the maximum size.
-            let body = try await collect(request, limit: maxBytes + 64 * 1024, tooLarge: tooLarge)
-            bytes = try Self.filePart(of: body, contentType: contentType)
-        } else {
-            bytes = try await collect(request, limit: maxBytes, tooLarge: tooLarge)
-        }
+        let multipart = contentType.lowercased().hasPrefix("multipart/form-data")
+        // Multipart leaves room for the part headers and boundaries around a file of the maximum size.
+        let limit = multipart ? maxBytes + 64 * 1024 : maxBytes
+        // Refuse from the declared length, before reading any of the body.
+        if let declared = request.headers[.contentLength].flatMap(Int.init), declared > limit { throw tooLarge }
+        let body = try await collect(request, limit: limit, tooLarge: tooLarge)
+        let bytes = multipart ? try Self.filePart(of: body, contentType: contentType) : body
         guard bytes.count <= maxBytes else { throw tooLarge }
         guard !bytes.isEmpty else { throw APIError(.unprocessableContent, code: "empty_media", message: "the upload is empty", field: "file") }
         guard let kind = MediaKind.detect(bytes) else {

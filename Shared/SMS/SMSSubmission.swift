@@ -1,8 +1,8 @@
 import Foundation
 import Platform
 
-/// `POST /messages` input, validated: canonical E.164 numbers, 1 to 160 characters, an
-/// optional http(s) callback URL. Each failure names its field.
+/// `POST /messages` input, validated: canonical E.164 numbers, 1 to 160 characters without
+/// control characters, an optional http(s) callback URL. Each failure names its field.
 public struct SMSSubmission: Sendable, Equatable {
     public var from: String
     public var to: String
@@ -33,14 +33,36 @@ public struct SMSSubmission: Sendable, Equatable {
         guard count >= 1, count <= maxCharacters else {
             throw APIError.badRequest("invalid_message", "message must be 1 to \(maxCharacters) characters, got \(count)", field: "message")
         }
+        if let control = message.unicodeScalars.first(where: isForbiddenControl) {
+            throw APIError.badRequest("invalid_message", "message must not contain control characters (found U+\(hex(control))); tab, CR and LF are allowed",
+                                      field: "message")
+        }
         var callbackURL: String?
         if let raw = object["callback_url"], !(raw is NSNull) {
-            guard let text = raw as? String, let url = URLComponents(string: text), let scheme = url.scheme?.lowercased(),
+            // A URL is printable ASCII; checked first so that no parser gets to be lenient.
+            guard let text = raw as? String, text.unicodeScalars.allSatisfy({ (0x21...0x7E).contains($0.value) }),
+                  let url = URLComponents(string: text), let scheme = url.scheme?.lowercased(),
                   scheme == "http" || scheme == "https", url.host?.isEmpty == false, text.count <= 2048 else {
                 throw APIError.badRequest("invalid_callback_url", "callback_url must be an http or https URL", field: "callback_url")
             }
             callbackURL = text
         }
         return SMSSubmission(from: from, to: to, message: message, callbackURL: callbackURL)
+    }
+
+    /// C0 controls other than tab, LF and CR, and DEL. U+0000 above all: text goes to
+    /// PostgreSQL as a C string, so a NUL would cut it short (and break the batch INSERT's
+    /// array literal); the others have no business in an SMS and most phones drop them.
+    static func isForbiddenControl(_ scalar: Unicode.Scalar) -> Bool {
+        switch scalar.value {
+        case 0x09, 0x0A, 0x0D: false
+        case 0x00...0x1F, 0x7F: true
+        default: false
+        }
+    }
+
+    private static func hex(_ scalar: Unicode.Scalar) -> String {
+        let digits = String(scalar.value, radix: 16, uppercase: true)
+        return String(repeating: "0", count: max(0, 4 - digits.count)) + digits
     }
 }

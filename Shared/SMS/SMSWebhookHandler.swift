@@ -6,8 +6,10 @@ import NIOHTTP1
 import Platform
 import Postgres
 
-/// notification's part: POSTs the processed message object to its `callback_url`, signed
-/// `X-Switchyard-Signature: sha256=<hex HMAC-SHA256 of the body>` with `WEBHOOK_SECRET`.
+/// notification's part: POSTs the processed message object to its `callback_url`, with
+/// `X-Switchyard-Timestamp: <unix seconds>` and `X-Switchyard-Signature: sha256=<hex>`, the
+/// HMAC-SHA256 with `WEBHOOK_SECRET` over `<timestamp>.<body>` (API.md): the timestamp is
+/// signed, so a receiver that refuses old ones cannot be fed a captured callback again.
 /// A failed or non-2xx delivery throws, so the worker retries it with growing delays and
 /// finally dead-letters it. Receivers deduplicate on `X-Switchyard-Message-Id`.
 public struct SMSWebhookHandler: MessageHandler {
@@ -40,7 +42,10 @@ public struct SMSWebhookHandler: MessageHandler {
             request.method = .POST
             request.headers.add(name: "Content-Type", value: "application/json")
             request.headers.add(name: "User-Agent", value: "switchyard-webhooks/1")
-            request.headers.add(name: "X-Switchyard-Signature", value: "sha256=" + Self.signature(of: body, secret: secret))
+            // Each attempt signs its own time: a retry hours later is not refused as a replay.
+            let timestamp = Int(Date().timeIntervalSince1970)
+            request.headers.add(name: "X-Switchyard-Timestamp", value: String(timestamp))
+            request.headers.add(name: "X-Switchyard-Signature", value: "sha256=" + Self.signature(of: body, timestamp: timestamp, secret: secret))
             request.headers.add(name: "X-Switchyard-Message-Id", value: id.uuidString.lowercased())
             if let requestID = envelope.requestID { request.headers.add(name: "X-Request-Id", value: requestID) }
             request.body = .bytes(ByteBuffer(bytes: body))
@@ -52,7 +57,9 @@ public struct SMSWebhookHandler: MessageHandler {
         }
     }
 
-    public static func signature(of body: [UInt8], secret: [UInt8]) -> String {
-        HMAC<SHA256>.authenticationCode(for: body, using: SymmetricKey(data: secret)).map { String(format: "%02x", $0) }.joined()
+    /// Lower-case hex of HMAC-SHA256(secret, "<timestamp>.<body>").
+    public static func signature(of body: [UInt8], timestamp: Int, secret: [UInt8]) -> String {
+        HMAC<SHA256>.authenticationCode(for: Array("\(timestamp).".utf8) + body, using: SymmetricKey(data: secret))
+            .map { String(format: "%02x", $0) }.joined()
     }
 }

@@ -12,9 +12,11 @@ import TestSupport
 struct AdmissionTests {
     let redis = RedisClient(url: TestServers.redisURL)
 
-    func admission(limit: String, dedup: String = "2s") throws -> SMSAdmission {
+    /// Tests that look at a pending slot (rather than at its expiry) give it more than the 2 s
+    /// of production, so that a loaded machine cannot expire it under them.
+    func admission(limit: String, dedup: String = "2s", pendingSlotCap: Duration = .seconds(2)) throws -> SMSAdmission {
         let environment = EnvironmentReader(["SMS_RATE_LIMIT": limit, "SMS_DEDUP_WINDOW": dedup])
-        return SMSAdmission(redis: redis, configuration: try SMSConfiguration(environment: environment))
+        return SMSAdmission(redis: redis, configuration: try SMSConfiguration(environment: environment), pendingSlotCap: pendingSlotCap)
     }
 
     /// `at` is the accept time the script counts with (the message's `received_at`), so the
@@ -50,14 +52,15 @@ struct AdmissionTests {
     }
 
     @Test func aDuplicateUsesNoQuotaAndALimitedMessageTakesNoDuplicateSlot() async throws {
-        let admission = try admission(limit: "1/60s")
+        let admission = try admission(limit: "1/60s", dedup: "60s")
         let sender = SMSPipeline.freshNumber()
         let original = message(from: sender, "same")
         guard case .accepted = try await admit(original, admission) else { Issue.record("refused"); return }
-        guard case .duplicate(let of, let state) = try await admit(message(from: sender, "same"), admission) else {
+        try await admission.confirm(original)
+        guard case .duplicate(let slot, let state) = try await admit(message(from: sender, "same"), admission) else {
             Issue.record("not a duplicate"); return
         }
-        #expect(of == original.id)
+        #expect(slot == .init(id: original.id, confirmed: true))
         #expect(state.remaining == 0)
 
         // Refused by the limit: a later identical text must not count as its duplicate.
@@ -84,5 +87,108 @@ struct AdmissionTests {
             Issue.record("quota or duplicate slot not given back"); return
         }
         #expect(state.remaining == 0)
+    }
+
+    // MARK: - The slot is pending until the broker confirms
+
+    @Test func aDuplicateOfAnUnconfirmedMessageIsNeverAnsweredWithIt() async throws {
+        let admission = try admission(limit: "5/60s", dedup: "60s", pendingSlotCap: .seconds(30))
+        let sender = SMSPipeline.freshNumber()
+        let first = message(from: sender, "in flight")
+        guard case .accepted = try await admit(first, admission) else { Issue.record("refused"); return }
+        let resend = message(from: sender, "in flight")
+        // The first is admitted but its publish is not confirmed: it may never exist.
+        guard case .duplicate(let slot, let state) = try await admit(resend, admission) else { Issue.record("not a duplicate"); return }
+        #expect(slot == .init(id: first.id, confirmed: false))
+        #expect(state.remaining == 4)  // no quota used
+        // Waiting gives up at its deadline without ever reporting it confirmed.
+        let started = ContinuousClock.now
+        #expect(try await admission.awaitSlot(of: resend, until: .now + .milliseconds(300)) == .pending)
+        #expect(ContinuousClock.now - started >= .milliseconds(300))
+    }
+
+    @Test func aWaitingDuplicateLearnsOfTheConfirm() async throws {
+        let admission = try admission(limit: "5/60s", dedup: "60s", pendingSlotCap: .seconds(30))
+        let sender = SMSPipeline.freshNumber()
+        let first = message(from: sender, "confirm me")
+        guard case .accepted = try await admit(first, admission) else { Issue.record("refused"); return }
+        let resend = message(from: sender, "confirm me")
+        guard case .duplicate(let slot, _) = try await admit(resend, admission), !slot.confirmed else { Issue.record("not pending"); return }
+        async let outcome = admission.awaitSlot(of: resend, until: .now + .seconds(20))
+        try await Task.sleep(for: .milliseconds(150))
+        try await admission.confirm(first)
+        #expect(try await outcome == .confirmed(first.id))
+        // And a later duplicate is answered at once with the original's id.
+        guard case .duplicate(let later, _) = try await admit(message(from: sender, "confirm me"), admission) else {
+            Issue.record("not a duplicate"); return
+        }
+        #expect(later == .init(id: first.id, confirmed: true))
+    }
+
+    @Test func afterAFailedPublishAResendIsAcceptedAsNew() async throws {
+        let admission = try admission(limit: "5/60s", dedup: "60s", pendingSlotCap: .seconds(30))
+        let sender = SMSPipeline.freshNumber()
+        let first = message(from: sender, "doomed")
+        guard case .accepted = try await admit(first, admission) else { Issue.record("refused"); return }
+        let resend = message(from: sender, "doomed")
+        guard case .duplicate(let slot, _) = try await admit(resend, admission), !slot.confirmed else { Issue.record("not pending"); return }
+        async let outcome = admission.awaitSlot(of: resend, until: .now + .seconds(20))
+        try await Task.sleep(for: .milliseconds(150))
+        try await admission.release(first)  // what ingest does when the publish fails
+        #expect(try await outcome == .empty)
+        let again = message(from: sender, "doomed")
+        guard case .accepted(let state) = try await admit(again, admission) else { Issue.record("the resend was not admitted"); return }
+        #expect(state.remaining == 4)  // the failed one's quota was given back
+        // A confirm that comes late for the released message does not take over the resend's slot.
+        try await admission.confirm(first)
+        #expect(try await redis.send("GET", admission.dedupKey(for: again)).string == "pending:\(again.id.uuidString.lowercased())")
+    }
+
+    /// The admission script ran but its reply was lost: ingest answered an error, and nobody
+    /// will publish or confirm the id in the slot. It must stop blocking resends quickly, even
+    /// under a long window, and no resend may be answered with it.
+    @Test func aSlotNobodyConfirmsExpiresQuickly() async throws {
+        let admission = try admission(limit: "5/60s", dedup: "60s")
+        let sender = SMSPipeline.freshNumber()
+        let lost = message(from: sender, "reply lost")
+        guard case .accepted = try await admit(lost, admission) else { Issue.record("refused"); return }
+        // At most 2 s left (or already gone, if this machine is slow), not the 60 s window.
+        let ttl = try #require(try await redis.send("PTTL", admission.dedupKey(for: lost)).int)
+        #expect(ttl == -2 || (1...2_000).contains(ttl), "\(ttl)")
+
+        let resend = message(from: sender, "reply lost")
+        switch try await admit(resend, admission) {
+        case .duplicate(let slot, _):
+            #expect(!slot.confirmed)
+            let started = ContinuousClock.now
+            #expect(try await admission.awaitSlot(of: resend, until: .now + .seconds(10)) == .empty)
+            #expect(ContinuousClock.now - started < .seconds(10))
+            guard case .accepted = try await admit(message(from: sender, "reply lost"), admission) else {
+                Issue.record("a resend was refused after the lost slot expired"); return
+            }
+        case .accepted: break  // the slot had expired already (a slow machine): quickly, then
+        case .limited: Issue.record("limited")
+        }
+    }
+
+    /// Confirmed, the slot lasts the rest of the window measured from the first message's
+    /// accept time, not from the confirm; a confirm after the window adds nothing.
+    @Test func theConfirmedSlotKeepsTheWindowOfTheFirstMessage() async throws {
+        let admission = try admission(limit: "5/60s", dedup: "60s", pendingSlotCap: .seconds(30))
+        let sender = SMSPipeline.freshNumber()
+        let now = Date()
+        let first = message(from: sender, "windowed", at: now.addingTimeInterval(-10))
+        guard case .accepted = try await admit(first, admission) else { Issue.record("refused"); return }
+        try await admission.confirm(first, now: now)
+        let key = admission.dedupKey(for: first)
+        #expect(try await redis.send("GET", key).string == "confirmed:\(first.id.uuidString.lowercased())")
+        let ttl = try #require(try await redis.send("PTTL", key).int)
+        let since = Int(Date().timeIntervalSince(now) * 1000) + 100  // however slow this machine was meanwhile
+        #expect((50_000 - since...50_000).contains(ttl), "\(ttl)")
+
+        let late = message(from: sender, "too late", at: now.addingTimeInterval(-61))
+        guard case .accepted = try await admit(late, admission) else { Issue.record("refused"); return }
+        try await admission.confirm(late, now: now)
+        #expect(try await redis.send("GET", admission.dedupKey(for: late)).string?.hasPrefix("confirmed:") != true)
     }
 }

@@ -1,7 +1,12 @@
+import AsyncHTTPClient
 import Foundation
+import NIOCore
 import Postgres
 import TestSupport
 import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
 
 @Suite("SMS: media attachments", .serialized)
 struct MediaTests {
@@ -85,6 +90,83 @@ struct MediaTests {
         let answer = try await upload(tooBig, to: id)
         #expect(answer.status == 413)
         #expect(answer.error["code"] as? String == "payload_too_large")
+    }
+
+    /// API.md: larger than the limit is refused without reading the rest of the body. Only the
+    /// request head is sent, declaring a body over the limit, and nothing after it: the 413
+    /// must come anyway (a server that read the body first would wait for it until we hang up).
+    @Test(arguments: [("image/png", SMSPipeline.mediaMaxBytes + 1),
+                      ("multipart/form-data; boundary=x", SMSPipeline.mediaMaxBytes + 64 * 1024 + 1)])
+    func aDeclaredLengthOverTheLimitIsRefusedBeforeTheBodyIsSent(contentType: String, length: Int) async throws {
+        let id = try await newMessage()
+        let head = "POST /messages/\(id)/media HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: \(contentType)\r\n"
+            + "Content-Length: \(length)\r\n\r\n"
+        let answer = try await Self.answerWithoutSendingTheBody(port: 18580, head: head, timeout: 5)
+        #expect(answer.hasPrefix("HTTP/1.1 413"), "no 413 within 5 s without a body: \(answer.prefix(200))")
+        #expect(answer.contains(#""code":"payload_too_large""#))
+    }
+
+    /// Without a declared length (chunked), the limit stops the read once it is passed.
+    @Test func anUndeclaredBodyOverTheLimitIsRefused() async throws {
+        let id = try await newMessage()
+        var request = HTTPClientRequest(url: "\(pipeline.base)/messages/\(id)/media")
+        request.method = .POST
+        request.headers.add(name: "Content-Type", value: "image/png")
+        let chunks = [Self.png()] + Array(repeating: [UInt8](repeating: 0, count: 64 * 1024), count: SMSPipeline.mediaMaxBytes / (64 * 1024) + 1)
+        let body = AsyncStream<ByteBuffer> { continuation in
+            for chunk in chunks { continuation.yield(ByteBuffer(bytes: chunk)) }
+            continuation.finish()
+        }
+        request.body = .stream(body, length: .unknown)
+        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(30))
+        #expect(response.status.code == 413)
+    }
+
+    /// Connects, sends `head` (request line and headers only) and returns what the server
+    /// answers, reading until the answer is complete, the server closes, or `timeout` seconds
+    /// pass. Plain sockets on a thread of its own: an HTTP client would want to send the body.
+    static func answerWithoutSendingTheBody(port: UInt16, head: String, timeout: Int) async throws -> String {
+        try await withCheckedThrowingContinuation { continuation in
+            Thread.detachNewThread {
+                continuation.resume(with: Result { try exchange(port: port, head: head, timeout: timeout) })
+            }
+        }
+    }
+
+    private static func exchange(port: UInt16, head: String, timeout: Int) throws -> String {
+        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard descriptor >= 0 else { throw HTTP.Failure(description: "socket: errno \(errno)") }
+        defer { close(descriptor) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = port.bigEndian
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard connected == 0 else { throw HTTP.Failure(description: "connect: errno \(errno)") }
+        var limit = timeval(tv_sec: timeout, tv_usec: 0)
+        setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &limit, socklen_t(MemoryLayout<timeval>.size))
+        let request = Array(head.utf8)
+        guard send(descriptor, request, request.count, 0) == request.count else { throw HTTP.Failure(description: "send: errno \(errno)") }
+
+        var received: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let count = recv(descriptor, &buffer, buffer.count, 0)
+            guard count > 0 else { break }  // closed, or nothing within the timeout
+            received += buffer[0..<count]
+            let text = String(decoding: received, as: UTF8.self)
+            // Complete once the head and as many bytes as it declares are in.
+            if let end = text.range(of: "\r\n\r\n"),
+               let declared = text[..<end.lowerBound].split(separator: "\r\n")
+                .first(where: { $0.lowercased().hasPrefix("content-length:") })
+                .flatMap({ Int($0.dropFirst("content-length:".count).trimmingCharacters(in: .whitespaces)) }),
+               text.utf8.distance(from: end.upperBound.samePosition(in: text.utf8)!, to: text.utf8.endIndex) >= declared {
+                break
+            }
+        }
+        return String(decoding: received, as: UTF8.self)
     }
 
     @Test func unknownMessageOrMediaIs404() async throws {

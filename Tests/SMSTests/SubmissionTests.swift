@@ -1,4 +1,5 @@
 import Foundation
+import Postgres
 import TestSupport
 import Testing
 
@@ -36,6 +37,35 @@ struct SubmissionTests {
             #expect(answer.status == 400)
             #expect(answer.error["field"] as? String == "message")
         }
+    }
+
+    /// U+0000 used to be accepted with a 202 and then dead-lettered by storage (text reaches
+    /// PostgreSQL as a C string, cut at the NUL). Now: a 400 naming `message`, and nothing
+    /// stored or counted; tab, CR and LF still pass.
+    @Test func controlCharactersAreRefusedAndNothingIsStored() async throws {
+        let sender = SMSPipeline.freshNumber()
+        for text in ["\u{0}", "null \u{0} inside", "bell \u{7}", "escape \u{1B}[31m", "delete \u{7F}"] {
+            let answer = try await pipeline.submit(from: sender, message: text)
+            #expect(answer.status == 400, "\(text.debugDescription): \(answer.text)")
+            #expect(answer.error["code"] as? String == "invalid_message")
+            #expect(answer.error["field"] as? String == "message")
+        }
+        for (field, body) in [("from", #"{"from": "+1415555\u00000100", "to": "+442071838750", "message": "x"}"#),
+                              ("to", #"{"from": "+14155550100", "to": "+442071838750\u0000", "message": "x"}"#),
+                              ("callback_url", #"{"from": "+14155550100", "to": "+442071838750", "message": "x", "callback_url": "http://example.com/\u0000"}"#)] {
+            let answer = try await HTTP.post("\(pipeline.base)/messages", json: body)
+            #expect(answer.status == 400, "\(body): \(answer.text)")
+            #expect(answer.error["field"] as? String == field)
+        }
+        let fine = try await pipeline.submit(from: sender, message: "line one\r\nline\ttwo")
+        #expect(fine.status == 202)
+        #expect(fine.headers.first(name: "RateLimit-Remaining") == "4")  // the refused ones used no quota
+        let id = try #require(fine.data["id"] as? String)
+        _ = try await pipeline.waitForStatus("processed", id: id)
+        let rows = try await pipeline.database.query(#"SELECT id::text AS id, message FROM sms_messages WHERE "from" = $1"#, [sender])
+        #expect(rows.count == 1)
+        #expect(try rows.first?.decode("id", as: String.self) == id)
+        #expect(try rows.first?.decode("message", as: String.self) == "line one\r\nline\ttwo")
     }
 
     @Test func wrongTypesAndBadJSONAreClear400s() async throws {
