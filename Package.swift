@@ -114,6 +114,8 @@ let package = Package(
         .testTarget(name: "SMSTests", dependencies: [
             "SMS", "Platform", "Postgres", "Redis", "TestSupport",
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HTTPTypes", package: "swift-http-types"),
         ], path: "Tests/SMSTests"),

@@ -18,29 +18,30 @@ struct BrokerAlarmTests {
         #expect(before.status == 202)
         if let id = before.data["id"] as? String { accepted.append(id) }
 
-        try rabbitmqctl(raise)
-        var cleared = false
-        defer { if !cleared { try? rabbitmqctl(clear) } }
-        // The disk monitor notices within its interval: wait until a publish is refused.
-        var refused = 0
-        let deadline = ContinuousClock.now + .seconds(60)
-        while refused < 5, ContinuousClock.now < deadline {
-            let answer = try await submit(pipeline)
-            switch answer.status {
-            case 503:
-                refused += 1
-                #expect(answer.headers.first(name: "Retry-After") != nil)
-            case 202:
-                #expect(refused == 0, "accepted while the alarm was already refusing publishes")
-                if let id = answer.data["id"] as? String { accepted.append(id) }
-            default:
-                Issue.record("unexpected answer \(answer.status): \(answer.text)")
+        try await rabbitmqctl(raise)
+        do {
+            // The disk monitor notices within its interval: wait until a publish is refused.
+            var refused = 0
+            let deadline = ContinuousClock.now + .seconds(60)
+            while refused < 5, ContinuousClock.now < deadline {
+                let answer = try await submit(pipeline)
+                switch answer.status {
+                case 503:
+                    refused += 1
+                    #expect(answer.headers.first(name: "Retry-After") != nil)
+                case 202:
+                    #expect(refused == 0, "accepted while the alarm was already refusing publishes")
+                    if let id = answer.data["id"] as? String { accepted.append(id) }
+                default:
+                    Issue.record("unexpected answer \(answer.status): \(answer.text)")
+                }
             }
+            #expect(refused == 5, "the alarm never made ingest refuse a message")
+        } catch {
+            try? await rabbitmqctl(clear)  // never leave the broker refusing publishes
+            throw error
         }
-        #expect(refused == 5, "the alarm never made ingest refuse a message")
-
-        try rabbitmqctl(clear)
-        cleared = true
+        try await rabbitmqctl(clear)
         let recovery = ContinuousClock.now + .seconds(30)
         var recovered = false
         while !recovered, ContinuousClock.now < recovery {
@@ -61,7 +62,7 @@ struct BrokerAlarmTests {
         return try await HTTP.post("\(pipeline.base)/messages", json: #"{"from": "\#(from)", "to": "+442071838750", "message": "alarm"}"#)
     }
 
-    func rabbitmqctl(_ arguments: [String]) throws {
-        try TestServers.serversScript(["rabbitmqctl"] + arguments)
+    func rabbitmqctl(_ arguments: [String]) async throws {
+        try await TestServers.serversScript(["rabbitmqctl"] + arguments)
     }
 }

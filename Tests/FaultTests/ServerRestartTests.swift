@@ -24,9 +24,9 @@ struct ServerRestartTests {
         defer { load.stop() }  // also when an expectation below throws
         try await Task.sleep(for: .seconds(3))
 
-        try TestServers.serversScript("stop", server)
+        try await TestServers.serversScript("stop", server)
         try await Task.sleep(for: .seconds(10))
-        try TestServers.serversScript("start")
+        try await TestServers.serversScript("start")
         let returned = ContinuousClock.now
         try await pipeline.waitUntilEveryServiceIsReady(within: .seconds(30))
         let readyAfter = ContinuousClock.now - returned

@@ -80,7 +80,7 @@ struct DuplicateTests {
         try TestServers.rabbitmqctl("add_vhost", Self.refusedVirtualHost)  // fails harmlessly when it exists
         try TestServers.rabbitmqctl("set_permissions", "-p", Self.refusedVirtualHost, "guest", "^$", ".*", ".*")
         let ingest = try ServiceProcess("ingest", port: 18586,
-                                        environment: ["AMQP_URL": "amqp://guest:guest@127.0.0.1:5672/\(Self.refusedVirtualHost)"])
+                                        environment: ["AMQP_URL": TestServers.amqpURL(virtualHost: Self.refusedVirtualHost)])
         defer { ingest.crash() }
         let base = "http://127.0.0.1:18586"
         let deadline = ContinuousClock.now + .seconds(30)

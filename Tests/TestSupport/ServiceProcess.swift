@@ -29,6 +29,8 @@ public final class ServiceProcess: @unchecked Sendable {
         environment["HTTP_PORT"] = String(port)
         environment["METRICS_PORT"] = String(port)
         environment["LOG_LEVEL"] = environment["TEST_SERVICE_LOG_LEVEL"] ?? "error"
+        // As under supervision: a crash ends the process at once (no backtracer pausing threads).
+        environment["SWIFT_BACKTRACE"] = environment["SWIFT_BACKTRACE"] ?? "enable=no"
         environment.merge(extra) { $1 }
         self.environment = environment
         process = Process()

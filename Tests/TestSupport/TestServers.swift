@@ -23,7 +23,7 @@ public enum TestServers {
     public static var cliAMQPURL: String { amqpURL(virtualHost: "switchyard_cli") }
 
     /// The test broker (`TEST_AMQP_URL`'s user, host and port) with another virtual host.
-    static func amqpURL(virtualHost: String) -> String {
+    public static func amqpURL(virtualHost: String) -> String {
         let base = amqpURL
         guard let slash = base.range(of: "/", options: .backwards), slash.lowerBound > base.index(base.startIndex, offsetBy: 7) else {
             return base + "/" + virtualHost
@@ -44,19 +44,41 @@ public enum TestServers {
         process.waitUntilExit()
     }
 
-    /// Runs `scripts/servers.sh` (say `stop redis`, or `start`) and waits for it; throws when it fails.
-    public static func serversScript(_ arguments: String...) throws { try serversScript(arguments) }
+    /// Runs `scripts/servers.sh` (say `stop redis`, or `start`) and waits for it, at most
+    /// `timeout`; throws when it fails or takes longer. Polls rather than blocking a thread of
+    /// the cooperative pool in `waitUntilExit`.
+    public static func serversScript(_ arguments: String..., timeout: Duration = .seconds(180)) async throws {
+        try await serversScript(arguments, timeout: timeout)
+    }
 
-    public static func serversScript(_ arguments: [String]) throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/bash")
-        process.arguments = [root.appendingPathComponent("scripts/servers.sh").path] + arguments
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            throw HTTP.Failure(description: "servers.sh \(arguments.joined(separator: " ")) exited \(process.terminationStatus)")
+    public static func serversScript(_ arguments: [String], timeout: Duration = .seconds(180)) async throws {
+        // posix_spawn and waitpid, not Foundation's Process: the servers the script leaves
+        // running inherit what Process watches to notice the exit, so it never noticed, and
+        // the script stayed an unreaped zombie while the test waited forever.
+        let argv = ["/bin/bash", root.appendingPathComponent("scripts/servers.sh").path] + arguments
+        var pid = pid_t()
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
+        let cArguments = argv.map { strdup($0) } + [nil]
+        defer { cArguments.forEach { free($0) } }
+        let spawned = posix_spawn(&pid, argv[0], &actions, nil, cArguments, environ)
+        guard spawned == 0 else { throw HTTP.Failure(description: "could not start servers.sh: error \(spawned)") }
+        let deadline = ContinuousClock.now + timeout
+        var status: Int32 = 0
+        while waitpid(pid, &status, WNOHANG) == 0 {
+            guard ContinuousClock.now < deadline else {
+                kill(pid, SIGKILL)
+                _ = waitpid(pid, &status, 0)
+                throw HTTP.Failure(description: "servers.sh \(arguments.joined(separator: " ")) still running after \(timeout)")
+            }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        // WIFEXITED and WEXITSTATUS are macros: exited normally when the low 7 bits are 0.
+        guard status & 0x7f == 0, (status >> 8) & 0xff == 0 else {
+            throw HTTP.Failure(description: "servers.sh \(arguments.joined(separator: " ")) failed (wait status \(status))")
         }
     }
 
