@@ -16,18 +16,6 @@ struct AMQPTests {
                      bindings: [.init(queue: queue, exchange: "test.exchange", routingKey: queue)])
     }
 
-    /// Polls until `condition` holds: a quorum queue applies acks through its Raft log, so its
-    /// counts settle a moment after the acks. The deadline is generous for a loaded machine;
-    /// a pass costs only the moment it takes.
-    func eventually(_ condition: () throws -> Bool) async throws -> Bool {
-        let deadline = ContinuousClock.now + .seconds(30)
-        while ContinuousClock.now < deadline {
-            if try condition() { return true }
-            try await Task.sleep(for: .milliseconds(50))
-        }
-        return try condition()
-    }
-
     func cleanUp(_ queue: String) throws {
         try AMQPConnection(url: url).deleteQueue(queue)
     }

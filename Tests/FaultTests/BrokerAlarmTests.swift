@@ -13,6 +13,7 @@ struct BrokerAlarmTests {
     ])
     func alarmAnswers503ThenRecovers(raise: [String], clear: [String]) async throws {
         let pipeline = try await FaultPipeline.shared.start()
+        try await rabbitmqctl(clear)  // whatever an interrupted run left behind
         var accepted: [String] = []
         let before = try await submit(pipeline)
         #expect(before.status == 202)

@@ -31,16 +31,6 @@ struct DeadLetterReplayTests {
                                         routingKey: queue.routingKey)
     }
 
-    /// Quorum queues apply acks and returns through their log: counts settle a moment later.
-    func eventually(_ condition: () throws -> Bool) async throws -> Bool {
-        let deadline = ContinuousClock.now + .seconds(20)
-        while ContinuousClock.now < deadline {
-            if try condition() { return true }
-            try await Task.sleep(for: .milliseconds(100))
-        }
-        return try condition()
-    }
-
     @Test func replayIsConfirmedBeforeTheDeadLetterIsAcked() async throws {
         let admin = try AMQPConnection(url: url)
         defer { admin.close() }

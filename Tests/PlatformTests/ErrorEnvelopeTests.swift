@@ -13,6 +13,7 @@ struct ErrorEnvelopeTests {
     static let cases: [(error: any Error & Sendable, status: Int, dependency: String?)] = [
         (RedisError(.connection, "Connection refused to 10.0.0.7:6379"), 503, "redis"),
         (RedisError(.closed, "the client is closed"), 503, "redis"),
+        (RedisError(.server, "LOADING Redis is loading the dataset in memory"), 503, "redis"),
         (PostgresError(.connection, "could not connect to server at 10.0.0.8:5432"), 503, "database"),
         (PostgresError(.busy, "no connection came free within 5 s"), 503, "database"),
         (PostgresError(.server, "the database system is shutting down", sqlState: "57P03"), 503, "database"),

@@ -107,13 +107,19 @@ struct AdmissionTests {
         #expect(ContinuousClock.now - started >= .milliseconds(300))
     }
 
-    @Test func aWaitingDuplicateLearnsOfTheConfirm() async throws {
+    /// A first message admitted but not yet confirmed, and a resend of it that found its slot pending.
+    func pendingDuplicate(_ text: String) async throws -> (SMSAdmission, first: AcceptedSMS, resend: AcceptedSMS, sender: String)? {
         let admission = try admission(limit: "5/60s", dedup: "60s", pendingSlotCap: .seconds(30))
         let sender = SMSPipeline.freshNumber()
-        let first = message(from: sender, "confirm me")
-        guard case .accepted = try await admit(first, admission) else { Issue.record("refused"); return }
-        let resend = message(from: sender, "confirm me")
-        guard case .duplicate(let slot, _) = try await admit(resend, admission), !slot.confirmed else { Issue.record("not pending"); return }
+        let first = message(from: sender, text)
+        guard case .accepted = try await admit(first, admission) else { Issue.record("refused"); return nil }
+        let resend = message(from: sender, text)
+        guard case .duplicate(let slot, _) = try await admit(resend, admission), !slot.confirmed else { Issue.record("not pending"); return nil }
+        return (admission, first, resend, sender)
+    }
+
+    @Test func aWaitingDuplicateLearnsOfTheConfirm() async throws {
+        guard let (admission, first, resend, sender) = try await pendingDuplicate("confirm me") else { return }
         async let outcome = admission.awaitSlot(of: resend, until: .now + .seconds(20))
         try await Task.sleep(for: .milliseconds(150))
         try await admission.confirm(first)
@@ -126,12 +132,7 @@ struct AdmissionTests {
     }
 
     @Test func afterAFailedPublishAResendIsAcceptedAsNew() async throws {
-        let admission = try admission(limit: "5/60s", dedup: "60s", pendingSlotCap: .seconds(30))
-        let sender = SMSPipeline.freshNumber()
-        let first = message(from: sender, "doomed")
-        guard case .accepted = try await admit(first, admission) else { Issue.record("refused"); return }
-        let resend = message(from: sender, "doomed")
-        guard case .duplicate(let slot, _) = try await admit(resend, admission), !slot.confirmed else { Issue.record("not pending"); return }
+        guard let (admission, first, resend, sender) = try await pendingDuplicate("doomed") else { return }
         async let outcome = admission.awaitSlot(of: resend, until: .now + .seconds(20))
         try await Task.sleep(for: .milliseconds(150))
         try await admission.release(first)  // what ingest does when the publish fails

@@ -70,11 +70,18 @@ public final class ServiceProcess: @unchecked Sendable {
     /// Waits until `/health/ready` answers 200.
     public func waitUntilReady(timeout: Duration = .seconds(60)) async throws {
         let deadline = ContinuousClock.now + timeout
+        var last = "no answer"
         while ContinuousClock.now < deadline {
-            if let answer = try? await HTTP.get("http://127.0.0.1:\(port)/health/ready"), answer.status == 200 { return }
+            do {
+                let answer = try await HTTP.get("http://127.0.0.1:\(port)/health/ready")
+                if answer.status == 200 { return }
+                last = "\(answer.status) \(answer.text)"
+            } catch {
+                last = "\(error)"
+            }
             try await Task.sleep(for: .milliseconds(100))
         }
-        throw HTTP.Failure(description: "\(name) was not ready within \(timeout)")
+        throw HTTP.Failure(description: "\(name) was not ready within \(timeout); last answer: \(last)")
     }
 }
 

@@ -22,7 +22,7 @@ public struct DependencyOutage: Error, CustomStringConvertible, Sendable {
         switch error {
         case let outage as DependencyOutage:
             return outage
-        case let redis as RedisError where redis.kind == .connection || redis.kind == .closed:
+        case let redis as RedisError where isOutage(redis):
             return DependencyOutage(dependency: "redis", detail: redis.description)
         case let postgres as PostgresError where isOutage(postgres):
             return DependencyOutage(dependency: "database", detail: postgres.description)
@@ -33,6 +33,21 @@ public struct DependencyOutage: Error, CustomStringConvertible, Sendable {
             return DependencyOutage(dependency: "broker", detail: amqp.description)
         default:
             return nil
+        }
+    }
+
+    /// Redis is unreachable, or answers that it cannot serve now: still loading its data after
+    /// a restart (`LOADING`, which made every request a 500 for seconds after Redis came back),
+    /// busy with a script, unable to persist (`MISCONF`), or without its primary.
+    static func isOutage(_ error: RedisError) -> Bool {
+        switch error.kind {
+        case .connection, .closed:
+            return true
+        case .server:
+            let transient = ["LOADING", "BUSY", "MISCONF", "MASTERDOWN", "TRYAGAIN", "CLUSTERDOWN", "NOREPLICAS", "READONLY"]
+            return transient.contains { error.message.hasPrefix($0) }
+        default:
+            return false
         }
     }
 
