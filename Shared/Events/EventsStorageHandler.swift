@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import Platform
 import Postgres
 
@@ -11,10 +12,14 @@ public struct EventsStorageHandler: MessageHandler {
     public var batchSize: Int { 10 }
     let database: PostgresPool
     let cache: VersionedCache
+    let logger: Logger
 
     public init(runtime: ServiceRuntime) {
         database = runtime.database
         cache = SearchCache.make(redis: runtime.redis)
+        var logger = runtime.logger
+        logger[metadataKey: "queue"] = "\(EventsQueues.store.name)"
+        self.logger = logger
     }
 
     public func handle(_ batch: [MessageEnvelope<FeedBatch>]) async throws {
@@ -23,6 +28,13 @@ public struct EventsStorageHandler: MessageHandler {
         var latest: [String: (plan: FeedPlan, seenAt: Date)] = [:]
         for envelope in batch.sorted(by: { $0.payload.fetchedAt < $1.payload.fetchedAt }) {
             for plan in envelope.payload.plans {
+                // The poller skips these when it parses; a batch published before it did (or by
+                // something else) must still not fail as a whole for one of them.
+                if let reason = plan.unstorableReason {
+                    logger.warning("skipped a plan the table would refuse", metadata: [
+                        "base_plan_id": "\(plan.basePlanID.prefix(100))", "plan_id": "\(plan.planID.prefix(100))", "reason": "\(reason)"])
+                    continue
+                }
                 latest["\(plan.basePlanID)\u{0}\(plan.planID)"] = (plan, envelope.payload.fetchedAt)
             }
         }

@@ -29,6 +29,48 @@ public struct FeedPlan: Codable, Sendable, Equatable {
     }
 }
 
+/// What the `events` table (migration 0003) accepts, checked when a plan is parsed (and again
+/// by storage) so that one value the table would refuse skips that one plan, counted, instead of
+/// failing the statement that writes its whole batch.
+public enum FeedLimits {
+    /// `min_price`/`max_price` are `numeric(12, 2)`: the value must round to less than 10^10.
+    /// (Prices from 9,999,999,999.99 to 9,999,999,999.995 would still fit; refusing that sliver
+    /// keeps the check a plain comparison of doubles.)
+    public static let maxPrice = 9_999_999_999.99
+    /// `UNIQUE (base_plan_id, plan_id)` is a B-tree, whose entries hold at most 2,704 bytes
+    /// (a third of a page; long values may be compressed, random ones are not).
+    public static let maxIDBytes = 1_000
+    /// The search index `events_search` INCLUDEs the title next to the id, times and prices.
+    public static let maxTitleBytes = 2_000
+    /// `timestamptz` is written as `YYYY-MM-DDTHH:MM:SS...`: years 0001 to 9999 (PostgreSQL
+    /// refuses year 0; a fifth digit would not be written).
+    public static let earliest = Date(timeIntervalSince1970: -62_135_596_800)  // 0001-01-01T00:00:00Z
+    public static let latest = Date(timeIntervalSince1970: 253_402_300_800)    // 10000-01-01T00:00:00Z
+}
+
+extension FeedPlan {
+    /// Why the `events` table would refuse this plan, or nil when every column takes its value.
+    public var unstorableReason: String? {
+        func badText(_ text: String) -> Bool { text.utf8.contains(0) }  // text and jsonb refuse NUL
+        func badTime(_ date: Date?) -> Bool { date.map { !($0 >= FeedLimits.earliest && $0 < FeedLimits.latest) } ?? false }
+        if basePlanID.isEmpty || planID.isEmpty { return "empty id" }
+        if basePlanID.utf8.count > FeedLimits.maxIDBytes || planID.utf8.count > FeedLimits.maxIDBytes {
+            return "id longer than \(FeedLimits.maxIDBytes) bytes"
+        }
+        if title.utf8.count > FeedLimits.maxTitleBytes { return "title longer than \(FeedLimits.maxTitleBytes) bytes" }
+        if badText(basePlanID) || badText(planID) || badText(title) || badText(sellMode) { return "NUL in a text value" }
+        if badTime(startsAt) || badTime(endsAt) || badTime(sellFrom) || badTime(sellTo) { return "a time outside years 0001-9999" }
+        if endsAt < startsAt { return "ends before it starts" }
+        for zone in zones {
+            guard zone.price.isFinite, zone.price >= 0, zone.price <= FeedLimits.maxPrice else {
+                return "zone price \(zone.price) outside 0...\(FeedLimits.maxPrice)"
+            }
+            if badText(zone.zoneID) || badText(zone.name) { return "NUL in a zone's text" }
+        }
+        return nil
+    }
+}
+
 public struct FeedZone: Codable, Sendable, Equatable {
     public var zoneID: String
     public var name: String

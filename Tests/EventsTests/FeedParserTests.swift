@@ -76,3 +76,49 @@ struct FeedParserTests {
         #expect(ProviderTime.parse("2021-06-30T21:00:00")?.timeIntervalSince1970 == 1_625_086_800)
     }
 }
+
+@Suite("Events: values the table would refuse")
+struct FeedLimitsTests {
+    func parse(_ text: String) throws -> (FeedParser.Summary, [FeedPlan]) {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("feed-\(UUID().uuidString).xml")
+        try text.write(to: url, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(at: url) }
+        var plans: [FeedPlan] = []
+        let summary = try FeedParser.parse(contentsOf: url) { plans.append($0) }
+        return (summary, plans)
+    }
+
+    func plan(_ id: String, price: String = "10.00", start: String = "2030-01-01T10:00:00", end: String = "2030-01-01T11:00:00") -> String {
+        #"<plan plan_start_date="\#(start)" plan_end_date="\#(end)" plan_id="\#(id)"><zone zone_id="1" capacity="1" price="\#(price)" name="Z" numbered="false"/></plan>"#
+    }
+
+    /// Each of these is refused by a column of `events` or is past the limit kept under one of
+    /// its B-tree indexes (a random 3,000-byte title or id makes PostgreSQL refuse the row:
+    /// "index row size 3064 exceeds btree version 4 maximum 2704"), so each skips its plan only.
+    @Test func aValueAColumnRefusesSkipsItsPlan() throws {
+        let random = (0..<3_000).map { _ in String(UnicodeScalar(UInt8.random(in: 97...122))) }.joined()
+        let (summary, plans) = try parse("""
+            <planList><output><base_plan base_plan_id="1" sell_mode="online" title="Fine">
+            \(plan("good"))
+            \(plan("highest", price: "9999999999.99"))
+            \(plan("price-1e12", price: "1e12"))
+            \(plan("price-10^10", price: "10000000000"))
+            \(plan("year-0", start: "0000-06-01T10:00:00", end: "2030-01-01T11:00:00"))
+            \(plan("year-1", start: "0001-01-01T00:00:00", end: "0001-01-01T01:00:00"))
+            \(plan(String(random.prefix(1_001))))
+            </base_plan><base_plan base_plan_id="2" sell_mode="online" title="\(random)">\(plan("long-title"))</base_plan>
+            </output></planList>
+            """)
+        #expect(summary == .init(parsed: 3, skipped: 5))
+        #expect(plans.map(\.planID) == ["good", "highest", "year-1"])
+        // Year 1 as PostgreSQL counts it (proleptic Gregorian), not Foundation's Julian dates before 1582.
+        #expect(plans.last?.startsAt == Date(timeIntervalSince1970: -62_135_596_800))
+    }
+
+    @Test func theLimitsAreWhatTheTableTakes() {
+        #expect(FeedLimits.earliest == ProviderTime.parse("0001-01-01T00:00:00"))
+        #expect(ProviderTime.parse("0000-12-31T00:00:00") == nil)
+        #expect(ProviderTime.parse("9999-12-31T23:59:59")?.timeIntervalSince1970 == FeedLimits.latest.timeIntervalSince1970 - 1)
+        #expect(ProviderTime.parse("1582-10-05T00:00:00") != nil)  // a day the Julian-Gregorian switch skipped
+    }
+}
