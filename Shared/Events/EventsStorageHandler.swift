@@ -5,7 +5,7 @@ import Postgres
 
 /// storage's part of the events workload: upserts every plan by (base plan id, plan id) with
 /// the latest values, keeps "was ever online" sticky, never deletes, then invalidates the
-/// search cache.
+/// search cache if a row changed (a batch that changes nothing leaves every cached answer good).
 public struct EventsStorageHandler: MessageHandler {
     public typealias Payload = FeedBatch
     public let queue = EventsQueues.store
@@ -15,10 +15,14 @@ public struct EventsStorageHandler: MessageHandler {
     let logger: Logger
 
     public init(runtime: ServiceRuntime) {
-        database = runtime.database
-        cache = SearchCache.make(redis: runtime.redis)
         var logger = runtime.logger
         logger[metadataKey: "queue"] = "\(EventsQueues.store.name)"
+        self.init(database: runtime.database, cache: SearchCache.make(redis: runtime.redis), logger: logger)
+    }
+
+    init(database: PostgresPool, cache: VersionedCache, logger: Logger) {
+        self.database = database
+        self.cache = cache
         self.logger = logger
     }
 
@@ -39,7 +43,14 @@ public struct EventsStorageHandler: MessageHandler {
             }
         }
         let rows = Array(latest.values)
-        try await database.withConnection { try EventsRepository.upsert(rows, on: $0) }
-        try await cache.invalidate()
+        let changed = try await database.withConnection { try EventsRepository.upsert(rows, on: $0) }
+        guard changed > 0 else { return }
+        // Best effort: the commit is what matters, and retrying the batch would not undo it. If
+        // Redis is unreachable now, cached answers stay up to the cache's TTL (300 s) old.
+        do {
+            try await cache.invalidate()
+        } catch {
+            logger.warning("stored feed rows but could not invalidate the search cache", metadata: ["error": "\(error)", "changed": "\(changed)"])
+        }
     }
 }

@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import Crypto
 import Foundation
 import NIOCore
 import NIOFileSystem
@@ -6,11 +7,13 @@ import NIOHTTP1
 
 /// Downloads the provider's document to a temporary file (never into memory), with a timeout,
 /// retries with exponential backoff and jitter, and `If-None-Match` when the provider gave an
-/// ETag last time.
+/// ETag last time. The document's SHA-256 is computed while it streams to the file, so that a
+/// provider without ETags still costs nothing more than the download when nothing changed.
 struct FeedFetcher: Sendable {
     enum Outcome {
         case notModified
-        case document(URL, etag: String?)
+        /// `sha256`: lowercase hex of the whole body.
+        case document(URL, etag: String?, sha256: String)
     }
 
     struct Failure: Error, CustomStringConvertible {
@@ -48,6 +51,7 @@ struct FeedFetcher: Sendable {
             throw Failure(description: "provider answered \(response.status.code)")
         }
         let file = FileManager.default.temporaryDirectory.appendingPathComponent("switchyard-feed-\(UUID().uuidString).xml")
+        var hasher = SHA256()
         do {
             var written = 0
             try await FileSystem.shared.withFileHandle(forWritingAt: FilePath(file.path), options: .newFile(replaceExisting: true)) { handle in
@@ -57,6 +61,7 @@ struct FeedFetcher: Sendable {
                     guard written <= configuration.maxDocumentBytes else {
                         throw Failure(description: "document larger than \(configuration.maxDocumentBytes) bytes")
                     }
+                    chunk.withUnsafeReadableBytes { hasher.update(bufferPointer: $0) }
                     _ = try await writer.write(contentsOf: chunk)
                 }
                 try await writer.flush()
@@ -65,6 +70,7 @@ struct FeedFetcher: Sendable {
             try? FileManager.default.removeItem(at: file)
             throw error
         }
-        return .document(file, etag: response.headers.first(name: "ETag"))
+        let digest = hasher.finalize().map { String(format: "%02x", $0) }.joined()
+        return .document(file, etag: response.headers.first(name: "ETag"), sha256: digest)
     }
 }

@@ -14,7 +14,9 @@ import Synchronization
 /// each round, expiring after two rounds if its holder dies). A document is parsed twice
 /// from its temporary file: once to prove it is whole and well-formed, then again to publish
 /// its plans in batches, so a truncated or garbage document never reaches storage and memory
-/// stays flat whatever the document's size.
+/// stays flat whatever the document's size. A document byte for byte the same as the last one
+/// stored (its SHA-256, remembered in Redis next to the ETag once all its batches were
+/// confirmed) is not parsed or published again: most providers send no ETag.
 public final class FeedPoller: Service, Sendable {
     let configuration: ProviderConfiguration
     let fetcher: FeedFetcher
@@ -62,12 +64,20 @@ public final class FeedPoller: Service, Sendable {
 
     func pollOnce() async {
         do {
-            let etag = try await redis.send("GET", "\(keyPrefix):etag").string
+            let remembered = try await redis.pipeline([["GET", "\(keyPrefix):etag"], ["GET", "\(keyPrefix):sha256"]])
+            let etag = remembered[0].string
             let fetchedAt = Date()
             switch try await fetcher.fetch(etag: etag) {
             case .notModified:
                 health.notModified.increment()
-            case .document(let file, let newETag):
+            case .document(let file, let newETag, let digest) where digest == remembered[1].string:
+                // The same bytes as the last document stored (a provider without ETags, or one
+                // whose ETag changes with nothing else): nothing to parse, publish or store.
+                await Self.remove(file)
+                health.unchanged.increment()
+                if let newETag, newETag != etag { try await redis.send("SET", "\(keyPrefix):etag", newETag) }
+                logger.debug("feed unchanged", metadata: ["sha256": "\(digest)"])
+            case .document(let file, let newETag, let digest):
                 let summary: FeedParser.Summary
                 do {
                     summary = try await publish(file, fetchedAt: fetchedAt)
@@ -79,7 +89,12 @@ public final class FeedPoller: Service, Sendable {
                 health.parsed.increment(by: summary.parsed)
                 health.skipped.increment(by: summary.skipped)
                 health.fetches.increment()
-                if let newETag { try await redis.send("SET", "\(keyPrefix):etag", newETag) }
+                // Only now is every batch of this document confirmed by the broker: remembering
+                // its hash (and ETag) earlier could skip a document that was never all handed on.
+                try await redis.pipeline([
+                    ["SET", "\(keyPrefix):sha256", digest],
+                    newETag.map { ["SET", "\(keyPrefix):etag", $0] } ?? ["DEL", "\(keyPrefix):etag"],
+                ])
                 logger.info("feed stored", metadata: ["parsed": "\(summary.parsed)", "skipped": "\(summary.skipped)"])
             }
             failuresInARow.store(0, ordering: .relaxed)
