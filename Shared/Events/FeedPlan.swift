@@ -13,6 +13,20 @@ public struct FeedPlan: Codable, Sendable, Equatable {
     public var soldOut: Bool?
     public var zones: [FeedZone]
 
+    public init(basePlanID: String, planID: String, title: String, sellMode: String, startsAt: Date, endsAt: Date,
+                sellFrom: Date?, sellTo: Date?, soldOut: Bool?, zones: [FeedZone]) {
+        self.basePlanID = basePlanID
+        self.planID = planID
+        self.title = title
+        self.sellMode = sellMode
+        self.startsAt = startsAt
+        self.endsAt = endsAt
+        self.sellFrom = sellFrom
+        self.sellTo = sellTo
+        self.soldOut = soldOut
+        self.zones = zones
+    }
+
     public var minPrice: Double? { zones.map(\.price).min() }
     public var maxPrice: Double? { zones.map(\.price).max() }
 
@@ -71,12 +85,50 @@ extension FeedPlan {
     }
 }
 
+extension FeedPlan {
+    /// At least the bytes this plan takes in a `FeedBatch` as ``EnvelopeCoding`` writes it
+    /// (JSONEncoder), counted without encoding: every key and punctuation, numbers and dates
+    /// at their longest, and each string escaped at its worst (`"` and `\` take 2 bytes, a
+    /// control character 6, a byte past ASCII is counted twice, in case it is escaped).
+    public var encodedSizeBound: Int {
+        // Keys, quotes, commas and braces of a plan (about 130), four dates of 29, a Bool.
+        var size = 300 + Self.jsonStringBound(basePlanID) + Self.jsonStringBound(planID) + Self.jsonStringBound(title)
+            + Self.jsonStringBound(sellMode)
+        for zone in zones {
+            // Keys and punctuation (about 60), an Int of up to 20, a Double of up to 24, a Bool.
+            size += 120 + Self.jsonStringBound(zone.zoneID) + Self.jsonStringBound(zone.name)
+        }
+        return size
+    }
+
+    static func jsonStringBound(_ text: String) -> Int {
+        var size = 0
+        for byte in text.utf8 {
+            switch byte {
+            case UInt8(ascii: "\""), UInt8(ascii: "\\"): size += 2
+            case ..<0x20: size += 6
+            case 0x80...: size += 2
+            default: size += 1
+            }
+        }
+        return size
+    }
+}
+
 public struct FeedZone: Codable, Sendable, Equatable {
     public var zoneID: String
     public var name: String
     public var capacity: Int
     public var price: Double
     public var numbered: Bool
+
+    public init(zoneID: String, name: String, capacity: Int, price: Double, numbered: Bool) {
+        self.zoneID = zoneID
+        self.name = name
+        self.capacity = capacity
+        self.price = price
+        self.numbered = numbered
+    }
 
     enum CodingKeys: String, CodingKey {
         case name, capacity, price, numbered
@@ -86,9 +138,17 @@ public struct FeedZone: Codable, Sendable, Equatable {
 
 /// What travels on `events.store`: a slice of one provider document.
 public struct FeedBatch: Codable, Sendable {
+    /// At least the bytes of the envelope around the plans (its keys, id, times, type).
+    public static let envelopeBytesBound = 1_024
+
     /// When the document was fetched: the version of every value in it.
     public var fetchedAt: Date
     public var plans: [FeedPlan]
+
+    public init(fetchedAt: Date, plans: [FeedPlan]) {
+        self.fetchedAt = fetchedAt
+        self.plans = plans
+    }
 
     enum CodingKeys: String, CodingKey {
         case plans

@@ -114,29 +114,50 @@ public final class FeedPoller: Service, Sendable {
         _ = try? await NIOThreadPool.singleton.runIfActive { try FileManager.default.removeItem(at: file) }
     }
 
-    /// Parses on a pool thread (XMLParser blocks), checking the whole document first.
+    /// Parses on a pool thread (XMLParser blocks), checking the whole document first, then
+    /// publishes its plans in batches of at most 500 plans and at most `batchBytes` (by an upper
+    /// bound of their encoded size), so no message nears RabbitMQ's largest. A plan larger
+    /// than `maxPlanBytes` on its own is skipped and counted as skipped.
     func publish(_ file: URL, fetchedAt: Date) async throws -> FeedParser.Summary {
-        let summary = try await NIOThreadPool.singleton.runIfActive {
+        var summary = try await NIOThreadPool.singleton.runIfActive {
             try FeedParser.parse(contentsOf: file) { _ in }
         }
         guard summary.parsed > 0 || summary.skipped > 0 else { return summary }
         let bus = self.bus
-        try await NIOThreadPool.singleton.runIfActive {
+        let logger = self.logger
+        let (batchBytes, maxPlanBytes) = (configuration.batchBytes, configuration.maxPlanBytes)
+        let oversized = try await NIOThreadPool.singleton.runIfActive {
             var batch: [FeedPlan] = []
+            var bytes = FeedBatch.envelopeBytesBound
+            var oversized = 0
             func flush() throws {
                 guard !batch.isEmpty else { return }
                 let envelope = MessageEnvelope(type: "events.batch", requestID: nil,
                                                payload: FeedBatch(fetchedAt: fetchedAt, plans: batch))
                 batch.removeAll(keepingCapacity: true)
+                bytes = FeedBatch.envelopeBytesBound
                 // This pool thread may block; the confirm itself is awaited on the bus's thread.
                 try BlockingBridge.wait { try await bus.send(envelope, to: EventsQueues.store) }
             }
             _ = try FeedParser.parse(contentsOf: file) { plan in
+                let size = plan.encodedSizeBound
+                guard size <= maxPlanBytes else {
+                    oversized += 1
+                    logger.warning("skipped a plan too large to publish", metadata: [
+                        "base_plan_id": "\(plan.basePlanID.prefix(100))", "plan_id": "\(plan.planID.prefix(100))",
+                        "bytes": "\(size)", "zones": "\(plan.zones.count)", "limit": "\(maxPlanBytes)"])
+                    return
+                }
+                if bytes + size > batchBytes { try flush() }
                 batch.append(plan)
+                bytes += size
                 if batch.count >= Self.batchSize { try flush() }
             }
             try flush()
+            return oversized
         }
+        summary.parsed -= oversized
+        summary.skipped += oversized
         return summary
     }
 }

@@ -71,6 +71,8 @@ enum Metrics {
 /// The provider and the three services, started once for the suite.
 actor EventsEnvironment {
     static let shared = EventsEnvironment()
+    static let batchBytes = 256 << 10
+    static let maxPlanBytes = 1 << 20
     let provider = TestProvider()
     /// For what the tests check in the table (not for what they expect search to answer).
     let database = PostgresPool(url: TestServers.databaseURL, size: 2)
@@ -81,8 +83,11 @@ actor EventsEnvironment {
     func start() async throws {
         guard services.isEmpty else { return }
         server = try await provider.start()
+        // Batches of at most 256 KiB and plans of at most 1 MiB (4 MiB and 16 MiB by default),
+        // so that a test can pass them with documents of a few megabytes.
         let environment = ["PROVIDER_URL": "http://127.0.0.1:\(provider.port)/feed", "PROVIDER_POLL_SECONDS": "1",
-                           "PROVIDER_TIMEOUT": "1s", "PROVIDER_ATTEMPTS": "1"]
+                           "PROVIDER_TIMEOUT": "1s", "PROVIDER_ATTEMPTS": "1",
+                           "PROVIDER_BATCH_BYTES": "\(Self.batchBytes)", "PROVIDER_MAX_PLAN_BYTES": "\(Self.maxPlanBytes)"]
         for (index, name) in ["ingest", "storage", "processing"].enumerated() {
             services.append(try ServiceProcess(name, port: 18700 + index, environment: environment))
         }
@@ -374,6 +379,36 @@ struct EventsPipelineTests {
             newCacheVersion = try await searchCacheVersion()
         }
         #expect(Int(newCacheVersion ?? "0") ?? 0 > Int(cacheVersion ?? "0") ?? 0)
+    }
+
+    /// Batches are cut by bytes as well as by count, and a plan too large for a message on
+    /// its own is skipped and counted: 120 plans of 40 zones (about 5 KB each) go in several
+    /// batches of at most 256 KiB, and a plan of 10,000 zones (over 1 MiB) is left out. Before,
+    /// 500 such plans went in one message however large, and a batch over RabbitMQ's
+    /// max_message_size was refused on every poll.
+    @Test func batchesAreCutByBytesAndAnOversizedPlanIsSkipped() async throws {
+        let environment = EventsEnvironment.shared
+        try await environment.loadSamples(self)
+        let run = TestServers.unique("bytes")
+        let zones = { (count: Int) in
+            (0..<count).map { #"<zone zone_id="\#($0)" capacity="100" price="\#($0 % 50 + 10).00" name="Zone \#($0)" numbered="true"/>"# }.joined()
+        }
+        let plan = { (id: String, zoneCount: Int) in
+            #"<plan plan_start_date="2035-03-01T10:00:00" plan_end_date="2035-03-01T12:00:00" plan_id="\#(id)">\#(zones(zoneCount))</plan>"#
+        }
+        let batchesBefore = try await storedBatches()
+        let skippedBefore = try await Metrics.of(port: Self.processingPort, "switchyard_provider_events_skipped_total")
+        let plans = (0..<120).map { plan("\($0)", 40) }
+        environment.provider.serve(.document(Self.document(Self.basePlan(run, plans[..<60].joined() + plan("huge", 10_000) + plans[60...].joined()))))
+
+        try await waitForCount("SELECT count(*) AS n FROM events WHERE base_plan_id = $1", [run]) { $0 == 120 }
+        #expect(try await rows("SELECT 1 FROM events WHERE base_plan_id = $1 AND plan_id = 'huge'", [run]).isEmpty)
+        let skipped = try await waitForMetric(port: Self.processingPort, "switchyard_provider_events_skipped_total", atLeast: skippedBefore + 1)
+        #expect(skipped == skippedBefore + 1)
+        // 120 plans of about 5.3 KB by the bound, at most 256 KiB a batch: 3 batches at least.
+        let batches = try await waitForMetric(port: Self.storagePort, "switchyard_messages_total", #"queue="events.store",outcome="consumed""#,
+                                              atLeast: batchesBefore + 3)
+        #expect(batches >= batchesBefore + 3)
     }
 
     @Test func unchangedAnswersCostA304() async throws {

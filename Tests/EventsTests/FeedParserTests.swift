@@ -1,5 +1,6 @@
 import Events
 import Foundation
+import Platform
 import TestSupport
 import Testing
 
@@ -120,5 +121,43 @@ struct FeedLimitsTests {
         #expect(ProviderTime.parse("0000-12-31T00:00:00") == nil)
         #expect(ProviderTime.parse("9999-12-31T23:59:59")?.timeIntervalSince1970 == FeedLimits.latest.timeIntervalSince1970 - 1)
         #expect(ProviderTime.parse("1582-10-05T00:00:00") != nil)  // a day the Julian-Gregorian switch skipped
+    }
+}
+
+@Suite("Events: batch sizes")
+struct FeedBatchSizeTests {
+    static func plan(_ text: String, zones: Int, price: Double = 12.5) -> FeedPlan {
+        FeedPlan(basePlanID: text, planID: text, title: text, sellMode: text,
+                 startsAt: Date(timeIntervalSince1970: -62_135_596_800), endsAt: Date(timeIntervalSince1970: 253_402_300_799.999999),
+                 sellFrom: Date(timeIntervalSince1970: 1.000001), sellTo: Date(timeIntervalSince1970: 2), soldOut: false,
+                 zones: (0..<zones).map { _ in FeedZone(zoneID: text, name: text, capacity: Int.min, price: price, numbered: true) })
+    }
+
+    func encodedSize(_ plans: [FeedPlan]) throws -> Int {
+        let envelope = MessageEnvelope(type: "events.batch", requestID: nil, payload: FeedBatch(fetchedAt: Date(), plans: plans))
+        return try EnvelopeCoding.encode(envelope).count
+    }
+
+    /// The poller cuts batches by this bound, so it must never be below what is sent: strings
+    /// that need escaping, the longest numbers and dates, many zones.
+    @Test(arguments: ["plain", "", "quote\" back\\slash", "\u{1}\u{2}\n\t\r control", "é ü 中文 😀", "\u{2028}\u{2029}", "/ slash </plan>"])
+    func theBoundIsNeverBelowTheEncoding(text: String) throws {
+        let plans = [Self.plan(text, zones: 0), Self.plan(text, zones: 3, price: 9_999_999_999.99),
+                     Self.plan(text, zones: 50, price: 0.1 + 0.2), Self.plan(text, zones: 1, price: 1e-7)]
+        for plan in plans {
+            #expect(FeedBatch.envelopeBytesBound + plan.encodedSizeBound >= (try encodedSize([plan])), "\(text) with \(plan.zones.count) zones")
+        }
+        #expect(FeedBatch.envelopeBytesBound + plans.map(\.encodedSizeBound).reduce(0, +) >= (try encodedSize(plans)))
+    }
+
+    /// And not so far above it that batches come out much smaller than configured.
+    @Test func theBoundIsCloseForATypicalPlan() throws {
+        let plan = FeedPlan(basePlanID: "291", planID: "291", title: "Camela en concierto", sellMode: "online",
+                            startsAt: Date(timeIntervalSince1970: 1_625_086_800), endsAt: Date(timeIntervalSince1970: 1_625_088_600),
+                            sellFrom: Date(timeIntervalSince1970: 1_593_550_800), sellTo: Date(timeIntervalSince1970: 1_625_086_000),
+                            soldOut: false, zones: (0..<20).map { FeedZone(zoneID: "\($0)", name: "Platea \($0)", capacity: 243, price: 20, numbered: true) })
+        let actual = try encodedSize(Array(repeating: plan, count: 100)) - (try encodedSize([]))
+        let bound = plan.encodedSizeBound * 100
+        #expect(bound >= actual && bound < actual * 2, "bound \(bound), encoded \(actual)")
     }
 }
