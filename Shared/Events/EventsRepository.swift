@@ -51,6 +51,22 @@ public enum EventsRepository {
             ]).affectedRows
     }
 
+    /// Raises the provider's fence to `token` unless a higher token is recorded, and returns the
+    /// highest token recorded (this one or a newer holder's). Either way the row stays locked
+    /// until the transaction ends (ON CONFLICT DO UPDATE locks the row it conflicts with even
+    /// when its WHERE is false), so writes fenced by one provider's row go one transaction at
+    /// a time, and no newer token can be recorded between this check and the commit.
+    static func raiseFence(provider: String, to token: Int, on connection: PostgresConnection) throws -> Int {
+        let raised = try connection.query("""
+            INSERT INTO events_feed_fence AS fence (provider, token) VALUES ($1, $2)
+            ON CONFLICT (provider) DO UPDATE SET token = excluded.token, updated_at = now()
+            WHERE fence.token < excluded.token
+            RETURNING token
+            """, [provider, token])
+        if !raised.isEmpty { return token }
+        return try connection.query("SELECT token FROM events_feed_fence WHERE provider = $1", [provider])[0].decode("token")
+    }
+
     /// Searchable events starting at or after `startsAt` and ending at or before `endsAt`,
     /// by start then id. Only the bounds given go into the SQL, so the partial index serves.
     static func search(startsAt: Date?, endsAt: Date?, on connection: PostgresConnection) throws -> [SearchResult] {

@@ -144,14 +144,25 @@ public struct FeedBatch: Codable, Sendable {
     /// When the document was fetched: the version of every value in it.
     public var fetchedAt: Date
     public var plans: [FeedPlan]
+    /// Which provider the document came from (a hash of its URL, as in the poller's Redis keys),
+    /// and the fencing token of the lease its poller held: storage refuses a batch whose token
+    /// is lower than the highest it has stored for that provider. Batches of pollers from
+    /// before fencing have neither, and are accepted.
+    public var provider: String?
+    public var fencingToken: Int?
 
-    public init(fetchedAt: Date, plans: [FeedPlan]) {
+    public init(fetchedAt: Date, plans: [FeedPlan], provider: String? = nil, fencingToken: Int? = nil) {
         self.fetchedAt = fetchedAt
         self.plans = plans
+        self.provider = provider
+        self.fencingToken = fencingToken
     }
 
+    // Synthesized: optionals are decoded if present and encoded only when set, so the JSON of
+    // a batch without a token is what it was before.
     enum CodingKeys: String, CodingKey {
-        case plans
+        case plans, provider
         case fetchedAt = "fetched_at"
+        case fencingToken = "fencing_token"
     }
 }

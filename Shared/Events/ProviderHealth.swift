@@ -14,4 +14,6 @@ struct ProviderHealth: Sendable {
     /// A whole document came, byte for byte the last one stored: nothing was published.
     let unchanged = Counter(label: "switchyard_provider_fetches_total", dimensions: [("outcome", "unchanged")])
     let failures = Counter(label: "switchyard_provider_fetches_total", dimensions: [("outcome", "failed")])
+    /// A poll that stopped publishing because its lease was lost (or not renewed in time).
+    let leaseLost = Counter(label: "switchyard_provider_fetches_total", dimensions: [("outcome", "lease_lost")])
 }

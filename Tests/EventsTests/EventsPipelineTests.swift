@@ -1,7 +1,10 @@
+import AMQP
 import Events
 import Foundation
 import HTTPTypes
 import Hummingbird
+import Logging
+import Platform
 import Postgres
 import Redis
 import Synchronization
@@ -14,11 +17,18 @@ final class TestProvider: Sendable {
         case document([UInt8])
         case status(Int)
         case hang
+        /// The head at once, then the document in `pieces` parts, one every `every`.
+        case trickle([UInt8], pieces: Int, every: Duration)
     }
 
     let behaviour = Mutex(Behaviour.status(503))
     let requests = Atomic<Int>(0)
-    let port = 18690
+    /// Requests being answered right now, and the most there ever were at once.
+    let inFlight = Atomic<Int>(0)
+    let mostInFlight = Atomic<Int>(0)
+    let port: Int
+
+    init(port: Int = 18690) { self.port = port }
 
     func start() async throws -> Task<Void, any Error> {
         let router = Router()
@@ -32,6 +42,18 @@ final class TestProvider: Sendable {
             case .hang:
                 try await Task.sleep(for: .seconds(30))
                 return Response(status: .ok)
+            case .trickle(let bytes, let pieces, let every):
+                let now = self.inFlight.add(1, ordering: .relaxed).newValue
+                _ = self.mostInFlight.max(now, ordering: .relaxed)
+                let size = (bytes.count + pieces - 1) / pieces
+                return Response(status: .ok, headers: [.contentType: "application/xml"], body: .init { writer in
+                    defer { self.inFlight.subtract(1, ordering: .relaxed) }
+                    for start in stride(from: 0, to: bytes.count, by: size) {
+                        if start > 0 { try await Task.sleep(for: every) }
+                        try await writer.write(ByteBuffer(bytes: bytes[start..<min(start + size, bytes.count)]))
+                    }
+                    try await writer.finish(nil)
+                })
             }
         }
         let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: port)))
@@ -42,11 +64,16 @@ final class TestProvider: Sendable {
 
     func serve(_ behaviour: Behaviour) { self.behaviour.withLock { $0 = behaviour } }
 
-    /// Waits until the provider has been asked `count` more times.
-    func waitForRequests(_ count: Int) async throws {
+    /// Waits until the provider has been asked `count` more times; throws after `timeout`.
+    func waitForRequests(_ count: Int, timeout: Duration = .seconds(60)) async throws {
         let target = requests.load(ordering: .relaxed) + count
-        let deadline = ContinuousClock.now + .seconds(60)
-        while requests.load(ordering: .relaxed) < target, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(50)) }
+        let deadline = ContinuousClock.now + timeout
+        while requests.load(ordering: .relaxed) < target {
+            guard ContinuousClock.now < deadline else {
+                throw HTTP.Failure(description: "the provider was asked \(requests.load(ordering: .relaxed) - target + count) of \(count) times within \(timeout)")
+            }
+            try await Task.sleep(for: .milliseconds(50))
+        }
     }
 }
 
@@ -409,6 +436,66 @@ struct EventsPipelineTests {
         let batches = try await waitForMetric(port: Self.storagePort, "switchyard_messages_total", #"queue="events.store",outcome="consumed""#,
                                               atLeast: batchesBefore + 3)
         #expect(batches >= batchesBefore + 3)
+    }
+
+    /// Storage refuses a batch whose fencing token is lower than one it has stored for the
+    /// provider (a poller that lost its lease and still publishes), even when its document was
+    /// fetched later; a batch without a token (a poller from before fencing) is accepted, and
+    /// so is a newer token.
+    @Test func storageRefusesTheBatchOfAnOlderLeaseHolder() async throws {
+        let environment = EventsEnvironment.shared
+        try await environment.start()
+        let bus = MessageBus(url: try AMQPURL(TestServers.amqpURL), queues: EventsQueues.all, logger: Logger(label: "test.events.fence"))
+        let run = TestServers.unique("fence")
+        func send(_ token: Int?, _ plans: [FeedPlan], fetched: TimeInterval) async throws {
+            let batch = FeedBatch(fetchedAt: Date(timeIntervalSinceNow: fetched), plans: plans, provider: token == nil ? nil : run, fencingToken: token)
+            try await bus.send(MessageEnvelope(type: "events.batch", requestID: nil, payload: batch), to: EventsQueues.store)
+        }
+        func price(_ planID: String) async throws -> Double? {
+            try await rows("SELECT max_price::float8 AS p FROM events WHERE base_plan_id = $1 AND plan_id = $2", [run, planID])
+                .first?.decodeIfPresent("p", as: Double.self)
+        }
+        let fencedBefore = try await Metrics.of(port: Self.storagePort, "switchyard_feed_batches_fenced_total")
+
+        try await send(10, [EventsStorageTests.plan(run, "1", price: 10)], fetched: 0)
+        try await waitForCount("SELECT count(*) AS n FROM events WHERE base_plan_id = $1", [run]) { $0 == 1 }
+        try await send(9, [EventsStorageTests.plan(run, "1", price: 99), EventsStorageTests.plan(run, "2")], fetched: 1)
+        try await send(nil, [EventsStorageTests.plan(run, "3")], fetched: 2)
+        // One storage consumer takes them in order: once plan 3 is there, the token-9 batch was handled.
+        try await waitForCount("SELECT count(*) AS n FROM events WHERE base_plan_id = $1 AND plan_id = '3'", [run]) { $0 == 1 }
+        #expect(try await price("1") == 10)
+        #expect(try await price("2") == nil)
+        #expect(try await rows("SELECT token FROM events_feed_fence WHERE provider = $1", [run]).first?.decode("token", as: Int.self) == 10)
+        #expect(try await waitForMetric(port: Self.storagePort, "switchyard_feed_batches_fenced_total", atLeast: fencedBefore + 1) == fencedBefore + 1)
+
+        try await send(11, [EventsStorageTests.plan(run, "1", price: 11)], fetched: 3)
+        try await waitForCount("SELECT count(*) AS n FROM events WHERE base_plan_id = $1 AND plan_id = '1' AND max_price = 11", [run]) { $0 == 1 }
+        #expect(try await rows("SELECT token FROM events_feed_fence WHERE provider = $1", [run]).first?.decode("token", as: Int.self) == 11)
+        await bus.close()
+    }
+
+    /// Two processing replicas poll a provider whose document takes 8 s to arrive, longer
+    /// than the lease's 5 s TTL: the holder renews its lease while it downloads, so the other
+    /// never polls at the same time (the provider never has two requests in flight). Before,
+    /// the lease ran out during the download and the second replica started a poll of its own.
+    @Test func aLongPollKeepsItsLease() async throws {
+        let environment = EventsEnvironment.shared
+        try await environment.start()
+        let provider = TestProvider(port: 18691)
+        let server = try await provider.start()
+        let run = TestServers.unique("lease")
+        let document = Self.document(Self.basePlan(run, (0..<20).map { Self.plan("\($0)") }.joined()))
+        provider.serve(.trickle(document, pieces: 16, every: .milliseconds(500)))
+        let environmentVariables = ["PROVIDER_URL": "http://127.0.0.1:\(provider.port)/feed", "PROVIDER_POLL_SECONDS": "1",
+                                    "PROVIDER_TIMEOUT": "30s", "PROVIDER_ATTEMPTS": "1"]
+        let replicas = try [18710, 18711].map { try ServiceProcess("processing", port: $0, environment: environmentVariables) }
+        for replica in replicas { try await replica.waitUntilReady() }
+
+        try await provider.waitForRequests(3, timeout: .seconds(90))  // two whole polls, the third under way
+        for replica in replicas { try await replica.stop() }
+        server.cancel()
+        #expect(provider.mostInFlight.load(ordering: .relaxed) == 1)
+        #expect(try await rows("SELECT 1 FROM events WHERE base_plan_id = $1", [run]).count == 20)
     }
 
     @Test func unchangedAnswersCostA304() async throws {
