@@ -39,7 +39,31 @@ struct FeedFetcher: Sendable {
         throw lastError
     }
 
-    private func fetchOnce(etag: String?) async throws -> Outcome {
+    /// One attempt, the whole document within `PROVIDER_TIMEOUT`: AsyncHTTPClient's deadline
+    /// covers the request until the response's head only, so a provider that sends its
+    /// headers and then trickles the body would hold the poll (and the lease) for as long as it
+    /// likes. The download runs in a child task that is cancelled at the deadline (cancelling
+    /// the body's stream closes the connection).
+    func fetchOnce(etag: String?) async throws -> Outcome {
+        let timeout = configuration.timeout
+        return try await withThrowingTaskGroup(of: Outcome?.self) { group in
+            group.addTask { try await download(etag: etag) }
+            group.addTask {
+                try await Task.sleep(for: timeout)
+                return nil
+            }
+            let first = try await group.next() ?? nil
+            group.cancelAll()
+            if let first { return first }
+            // The deadline came first. A download that finished meanwhile still leaves no file behind.
+            while let late = try? await group.next() {
+                if case .document(let file, _, _)? = late { try? FileManager.default.removeItem(at: file) }
+            }
+            throw Failure(description: "the provider did not send the whole document within \(timeout)")
+        }
+    }
+
+    private func download(etag: String?) async throws -> Outcome {
         var request = HTTPClientRequest(url: configuration.url)
         request.headers.add(name: "Accept", value: "application/xml, text/xml")
         if let etag { request.headers.add(name: "If-None-Match", value: etag) }
@@ -66,6 +90,8 @@ struct FeedFetcher: Sendable {
                 }
                 try await writer.flush()
             }
+            // A cancelled body stream may simply end: never take what came as the whole document.
+            try Task.checkCancellation()
         } catch {
             try? FileManager.default.removeItem(at: file)
             throw error
