@@ -193,10 +193,16 @@ struct EventsPipelineTests {
     /// Polls a metric until it reaches `target`; returns its value then (or at the deadline).
     func waitForMetric(port: Int, _ name: String, _ labels: String = "", atLeast target: Double,
                        timeout: Duration = .seconds(30)) async throws -> Double {
+        try await waitForMetric(port: port, name, labels, timeout: timeout) { $0 >= target }
+    }
+
+    /// Polls a metric until `condition` holds; returns its value then (or at the deadline).
+    func waitForMetric(port: Int, _ name: String, _ labels: String = "", timeout: Duration = .seconds(30),
+                       until condition: (Double) -> Bool) async throws -> Double {
         let deadline = ContinuousClock.now + timeout
         while true {
             let value = try await Metrics.of(port: port, name, labels)
-            if value >= target || ContinuousClock.now >= deadline { return value }
+            if condition(value) || ContinuousClock.now >= deadline { return value }
             try await Task.sleep(for: .milliseconds(100))
         }
     }
@@ -231,8 +237,9 @@ struct EventsPipelineTests {
         #expect(camela["min_price"] as? Double == 15 && camela["max_price"] as? Double == 30)
         #expect(camela["start_date"] as? String == "2021-06-30" && camela["start_time"] as? String == "21:00:00")
 
-        // 2. A failing provider changes nothing that search answers.
+        // 2. A failing provider changes nothing that search answers, and its metrics say so.
         let before = try await search()
+        let beforeFailing = try await HTTP.get("http://127.0.0.1:\(Self.processingPort)/metrics").text
         let garbage: [TestProvider.Behaviour] = [
             .status(500), .hang, .document(Array(try sample(1).prefix(700))), .document(Array("not xml at all".utf8)),
             .document(Array("<html>maintenance</html>".utf8)),
@@ -244,10 +251,17 @@ struct EventsPipelineTests {
             #expect(during.status == 200)
             #expect(during.body == before.body)
         }
-        let metrics = try await HTTP.get("http://127.0.0.1:18702/metrics")
-        #expect(metrics.text.contains("switchyard_provider_consecutive_failures"))
-        #expect(metrics.text.contains("switchyard_provider_last_success_timestamp_seconds"))
-        #expect(metrics.text.contains("switchyard_provider_events_skipped_total"))
+        // Two polls of each: at least nine have ended (the last may still be under way), each
+        // a failure, three of the documents rejected as not whole feeds; no success among them.
+        let failing = try await HTTP.get("http://127.0.0.1:\(Self.processingPort)/metrics").text
+        let failed = #"outcome="failed""#
+        #expect(Metrics.value(failing, "switchyard_provider_fetches_total", failed)
+            >= Metrics.value(beforeFailing, "switchyard_provider_fetches_total", failed) + 9)
+        #expect(Metrics.value(failing, "switchyard_provider_consecutive_failures") >= 9)
+        #expect(Metrics.value(failing, "switchyard_provider_documents_rejected_total")
+            >= Metrics.value(beforeFailing, "switchyard_provider_documents_rejected_total") + 5)
+        #expect(Metrics.value(failing, "switchyard_provider_last_success_timestamp_seconds")
+            <= Metrics.value(beforeFailing, "switchyard_provider_last_success_timestamp_seconds") + 3)  // the poll in flight at the start
 
         // 3. The older dialect, and a plan with no zones.
         provider.serve(.document(Array("""
@@ -261,6 +275,14 @@ struct EventsPipelineTests {
         let later = try await waitForSearch("starts_at=2030-01-01T00:00:00Z") { $0.count == 2 }
         #expect(events(later).first?["min_price"] as? Double == 12.5)
         #expect(events(later).last?["min_price"] is NSNull && events(later).last?["max_price"] is NSNull)
+        // A success again: the failures in a row go back to 0, the last success moves on, two more parsed.
+        let recovered = try await waitForMetric(port: Self.processingPort, "switchyard_provider_consecutive_failures") { $0 == 0 }
+        #expect(recovered == 0)
+        let recoveredPage = try await HTTP.get("http://127.0.0.1:\(Self.processingPort)/metrics").text
+        #expect(Metrics.value(recoveredPage, "switchyard_provider_last_success_timestamp_seconds")
+            > Metrics.value(failing, "switchyard_provider_last_success_timestamp_seconds"))
+        #expect(Metrics.value(recoveredPage, "switchyard_provider_events_parsed_total")
+            >= Metrics.value(failing, "switchyard_provider_events_parsed_total") + 2)
 
         // 4. A 100,000-plan document: search keeps answering while it is stored.
         var big = "<planList><output>"

@@ -66,6 +66,22 @@ struct FeedParserTests {
     func documentsThatAreNotWholeFeedsAreRejected(text: String) throws {
         var handed = 0
         #expect(throws: (any Error).self) { try FeedParser.parse(contentsOf: try file(text)) { _ in handed += 1 } }
+        #expect(handed == 0)
+    }
+
+    /// A document cut short after a whole plan hands that plan before it throws: the parser
+    /// streams. Hence the poller publishes only from a second pass, once the first has proved
+    /// the document whole.
+    @Test func aTruncatedDocumentHandsWhatCameBeforeTheCut() throws {
+        var handed: [String] = []
+        let text = """
+            <planList><output><base_plan base_plan_id="1" sell_mode="online" title="x">
+            <plan plan_start_date="2030-01-01T10:00:00" plan_end_date="2030-01-01T11:00:00" plan_id="1"></plan>
+            <plan plan_start_date="2030-01-01T10:00:00" plan_end_date="2030-01-01T11:00:00" plan_id="2"></plan>
+            <plan plan_start_date="2030-01-01T10:00:00" plan_end_
+            """
+        #expect(throws: FeedParser.Failure.self) { try FeedParser.parse(contentsOf: try file(text)) { handed.append($0.planID) } }
+        #expect(handed == ["1", "2"])
     }
 
     @Test func providerTimesAreCalendarChecked() {
@@ -148,6 +164,20 @@ struct FeedBatchSizeTests {
             #expect(FeedBatch.envelopeBytesBound + plan.encodedSizeBound >= (try encodedSize([plan])), "\(text) with \(plan.zones.count) zones")
         }
         #expect(FeedBatch.envelopeBytesBound + plans.map(\.encodedSizeBound).reduce(0, +) >= (try encodedSize(plans)))
+    }
+
+    /// A batch as pollers from before fencing wrote it (no provider, no token) still decodes,
+    /// and a batch without a token is written without those keys.
+    @Test func batchesWithoutAFencingTokenStillDecode() throws {
+        let old = #"{"attempt":1,"created_at":"2026-11-22T03:07:12.123456Z","id":"6f1c1f0e-5d4a-4a4f-9a57-53574954c348","payload":{"fetched_at":"2026-11-22T03:07:12.000000Z","plans":[]},"type":"events.batch"}"#
+        let envelope = try EnvelopeCoding.decode(MessageEnvelope<FeedBatch>.self, from: Array(old.utf8))
+        #expect(envelope.payload.fencingToken == nil && envelope.payload.provider == nil)
+        let written = String(decoding: try EnvelopeCoding.encode(envelope), as: UTF8.self)
+        #expect(!written.contains("fencing_token") && !written.contains("provider"))
+        let fenced = MessageEnvelope(type: "events.batch", requestID: nil,
+                                     payload: FeedBatch(fetchedAt: Date(), plans: [], provider: "abc", fencingToken: 7))
+        let decoded = try EnvelopeCoding.decode(MessageEnvelope<FeedBatch>.self, from: try EnvelopeCoding.encode(fenced))
+        #expect(decoded.payload.fencingToken == 7 && decoded.payload.provider == "abc")
     }
 
     /// And not so far above it that batches come out much smaller than configured.
