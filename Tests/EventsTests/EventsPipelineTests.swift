@@ -119,11 +119,14 @@ actor EventsEnvironment {
             services.append(try ServiceProcess(name, port: 18700 + index, environment: environment))
         }
         for service in services { try await service.waitUntilReady() }
-        // A clean table, and a fresh cache version, as after any write.
+        // A clean table, and a fresh cache version, as after any write. The poller must forget
+        // the last document it stored too, or one served again (as sample 1 is each run) would
+        // be skipped as unchanged though its rows are gone.
         let database = PostgresPool(url: TestServers.databaseURL, size: 1)
         try await database.execute("DELETE FROM events")
         await database.close()
         try await RedisCacheReset.bumpSearchVersion()
+        try await RedisCacheReset.forgetLastDocument(providerURL: "http://127.0.0.1:\(provider.port)/feed")
     }
 
     /// Feeds the three samples in order (once per run), waiting for each to be searchable.
@@ -510,10 +513,16 @@ struct EventsPipelineTests {
         provider.serve(.trickle(document, pieces: 16, every: .milliseconds(500)))
         let environmentVariables = ["PROVIDER_URL": "http://127.0.0.1:\(provider.port)/feed", "PROVIDER_POLL_SECONDS": "1",
                                     "PROVIDER_TIMEOUT": "30s", "PROVIDER_ATTEMPTS": "1"]
-        let replicas = try [18710, 18711].map { try ServiceProcess("processing", port: $0, environment: environmentVariables) }
-        for replica in replicas { try await replica.waitUntilReady() }
-
-        try await provider.waitForRequests(3, timeout: .seconds(90))  // two whole polls, the third under way
+        var replicas: [ServiceProcess] = []
+        do {
+            for port in [18710, 18711] { replicas.append(try ServiceProcess("processing", port: port, environment: environmentVariables)) }
+            for replica in replicas { try await replica.waitUntilReady() }
+            try await provider.waitForRequests(3, timeout: .seconds(90))  // two whole polls, the third under way
+        } catch {
+            for replica in replicas { _ = try? await replica.stop() }  // never left running when the test fails
+            server.cancel()
+            throw error
+        }
         for replica in replicas { try await replica.stop() }
         server.cancel()
         #expect(provider.mostInFlight.load(ordering: .relaxed) == 1)
@@ -534,6 +543,15 @@ enum RedisCacheReset {
     static func bumpSearchVersion() async throws {
         let redis = Redis.RedisClient(url: TestServers.redisURL, connections: 1)
         try await redis.send("INCR", "events:search:version")
+        await redis.close()
+    }
+
+    /// What the poller of `providerURL` remembers of the last document it stored (its hash and
+    /// ETag, under `events:provider:<first 16 hex of the URL's SHA-256>:`).
+    static func forgetLastDocument(providerURL: String) async throws {
+        let prefix = "events:provider:\(SHA256Hex.of(Array(providerURL.utf8)).prefix(16))"
+        let redis = Redis.RedisClient(url: TestServers.redisURL, connections: 1)
+        try await redis.send("DEL", "\(prefix):sha256", "\(prefix):etag")
         await redis.close()
     }
 }
