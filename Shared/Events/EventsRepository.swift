@@ -4,15 +4,21 @@ import Postgres
 
 /// Every SQL statement of the events workload.
 public enum EventsRepository {
-    /// Upserts in one statement. Values from an older document than the stored one are ignored.
-    static func upsert(_ rows: [(plan: FeedPlan, seenAt: Date)], on connection: PostgresConnection) throws {
-        guard !rows.isEmpty else { return }
+    /// Upserts in one statement; returns how many rows were inserted or changed. Values from an
+    /// older document than the stored one are ignored, and so is a row whose values are all
+    /// the same as stored: it is not written at all (no new row version, no WAL, no cache
+    /// invalidation for it). Its `seen_at` then stays when these values were first seen, so
+    /// a batch of a document fetched in between that was delayed (a retry) can still apply
+    /// over them; the next document that changes the row sets it right again.
+    @discardableResult
+    static func upsert(_ rows: [(plan: FeedPlan, seenAt: Date)], on connection: PostgresConnection) throws -> Int {
+        guard !rows.isEmpty else { return 0 }
         func text(_ date: Date?) -> String? { date.map(PostgresTimestamp.format) }
         func flag(_ value: Bool?) -> String? { value.map { $0 ? "t" : "f" } }
         let zonesJSON = try rows.map { row -> String? in
             String(decoding: try JSONEncoder().encode(row.plan.zones), as: UTF8.self)
         }
-        try connection.execute("""
+        return try connection.execute("""
             INSERT INTO events (id, base_plan_id, plan_id, title, sell_mode, ever_online, starts_at, ends_at,
                                 sell_from, sell_to, sold_out, min_price, max_price, zones, seen_at)
             SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bool[], $7::timestamptz[],
@@ -26,6 +32,12 @@ public enum EventsRepository {
                 min_price = excluded.min_price, max_price = excluded.max_price, zones = excluded.zones,
                 seen_at = excluded.seen_at
             WHERE excluded.seen_at >= events.seen_at
+              AND ((events.title, events.sell_mode, events.starts_at, events.ends_at, events.sell_from, events.sell_to,
+                    events.sold_out, events.min_price, events.max_price, events.zones)
+                   IS DISTINCT FROM
+                   (excluded.title, excluded.sell_mode, excluded.starts_at, excluded.ends_at, excluded.sell_from, excluded.sell_to,
+                    excluded.sold_out, excluded.min_price, excluded.max_price, excluded.zones)
+                   OR (excluded.ever_online AND NOT events.ever_online))
             """, [
                 rows.map { EventID.of(basePlanID: $0.plan.basePlanID, planID: $0.plan.planID).uuidString.lowercased() },
                 rows.map(\.plan.basePlanID), rows.map(\.plan.planID), rows.map(\.plan.title), rows.map(\.plan.sellMode),
@@ -36,7 +48,23 @@ public enum EventsRepository {
                 PostgresTextArray(rows.map { $0.plan.minPrice.map { String($0) } }),
                 PostgresTextArray(rows.map { $0.plan.maxPrice.map { String($0) } }),
                 PostgresTextArray(zonesJSON), rows.map { PostgresTimestamp.format($0.seenAt) },
-            ])
+            ]).affectedRows
+    }
+
+    /// Raises the provider's fence to `token` unless a higher token is recorded, and returns the
+    /// highest token recorded (this one or a newer holder's). Either way the row stays locked
+    /// until the transaction ends (ON CONFLICT DO UPDATE locks the row it conflicts with even
+    /// when its WHERE is false), so writes fenced by one provider's row go one transaction at
+    /// a time, and no newer token can be recorded between this check and the commit.
+    static func raiseFence(provider: String, to token: Int, on connection: PostgresConnection) throws -> Int {
+        let raised = try connection.query("""
+            INSERT INTO events_feed_fence AS fence (provider, token) VALUES ($1, $2)
+            ON CONFLICT (provider) DO UPDATE SET token = excluded.token, updated_at = now()
+            WHERE fence.token < excluded.token
+            RETURNING token
+            """, [provider, token])
+        if !raised.isEmpty { return token }
+        return try connection.query("SELECT token FROM events_feed_fence WHERE provider = $1", [provider])[0].decode("token")
     }
 
     /// Searchable events starting at or after `startsAt` and ending at or before `endsAt`,

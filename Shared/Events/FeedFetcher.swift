@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import Crypto
 import Foundation
 import NIOCore
 import NIOFileSystem
@@ -6,11 +7,13 @@ import NIOHTTP1
 
 /// Downloads the provider's document to a temporary file (never into memory), with a timeout,
 /// retries with exponential backoff and jitter, and `If-None-Match` when the provider gave an
-/// ETag last time.
+/// ETag last time. The document's SHA-256 is computed while it streams to the file, so that a
+/// provider without ETags still costs nothing more than the download when nothing changed.
 struct FeedFetcher: Sendable {
     enum Outcome {
         case notModified
-        case document(URL, etag: String?)
+        /// `sha256`: lowercase hex of the whole body.
+        case document(URL, etag: String?, sha256: String)
     }
 
     struct Failure: Error, CustomStringConvertible {
@@ -36,7 +39,31 @@ struct FeedFetcher: Sendable {
         throw lastError
     }
 
-    private func fetchOnce(etag: String?) async throws -> Outcome {
+    /// One attempt, the whole document within `PROVIDER_TIMEOUT`: AsyncHTTPClient's deadline
+    /// covers the request until the response's head only, so a provider that sends its
+    /// headers and then trickles the body would hold the poll (and the lease) for as long as it
+    /// likes. The download runs in a child task that is cancelled at the deadline (cancelling
+    /// the body's stream closes the connection).
+    func fetchOnce(etag: String?) async throws -> Outcome {
+        let timeout = configuration.timeout
+        return try await withThrowingTaskGroup(of: Outcome?.self) { group in
+            group.addTask { try await download(etag: etag) }
+            group.addTask {
+                try await Task.sleep(for: timeout)
+                return nil
+            }
+            let first = try await group.next() ?? nil
+            group.cancelAll()
+            if let first { return first }
+            // The deadline came first. A download that finished meanwhile still leaves no file behind.
+            while let late = try? await group.next() {
+                if case .document(let file, _, _)? = late { try? FileManager.default.removeItem(at: file) }
+            }
+            throw Failure(description: "the provider did not send the whole document within \(timeout)")
+        }
+    }
+
+    private func download(etag: String?) async throws -> Outcome {
         var request = HTTPClientRequest(url: configuration.url)
         request.headers.add(name: "Accept", value: "application/xml, text/xml")
         if let etag { request.headers.add(name: "If-None-Match", value: etag) }
@@ -48,6 +75,7 @@ struct FeedFetcher: Sendable {
             throw Failure(description: "provider answered \(response.status.code)")
         }
         let file = FileManager.default.temporaryDirectory.appendingPathComponent("switchyard-feed-\(UUID().uuidString).xml")
+        var hasher = SHA256()
         do {
             var written = 0
             try await FileSystem.shared.withFileHandle(forWritingAt: FilePath(file.path), options: .newFile(replaceExisting: true)) { handle in
@@ -57,14 +85,18 @@ struct FeedFetcher: Sendable {
                     guard written <= configuration.maxDocumentBytes else {
                         throw Failure(description: "document larger than \(configuration.maxDocumentBytes) bytes")
                     }
+                    chunk.withUnsafeReadableBytes { hasher.update(bufferPointer: $0) }
                     _ = try await writer.write(contentsOf: chunk)
                 }
                 try await writer.flush()
             }
+            // A cancelled body stream may simply end: never take what came as the whole document.
+            try Task.checkCancellation()
         } catch {
             try? FileManager.default.removeItem(at: file)
             throw error
         }
-        return .document(file, etag: response.headers.first(name: "ETag"))
+        let digest = hasher.finalize().map { String(format: "%02x", $0) }.joined()
+        return .document(file, etag: response.headers.first(name: "ETag"), sha256: digest)
     }
 }

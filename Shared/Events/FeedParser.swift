@@ -7,7 +7,8 @@ import FoundationXML
 /// `planList/output/base_plan/plan/zone` or the older `eventList/output/base_event/event/zone`.
 /// Memory stays flat whatever the document's size: each plan is handed to `onPlan` as soon as
 /// its closing tag is read. A plan with a bad value (a date such as 2021-09-31, a price that
-/// is not a number, a missing id) is skipped and counted; a document that is not well-formed
+/// is not a number or does not fit `numeric(12, 2)`, a missing id: see ``FeedLimits``) is
+/// skipped and counted; a document that is not well-formed
 /// XML throws, and the caller must then discard everything it was handed.
 public final class FeedParser: NSObject, XMLParserDelegate {
     public struct Summary: Sendable, Equatable {
@@ -94,7 +95,9 @@ public final class FeedParser: NSObject, XMLParserDelegate {
         switch element {
         case "plan", "event":
             defer { plan = nil }
-            guard let attributes = plan, let planned = makePlan(attributes), !planIsBad else {
+            // A value the table would refuse (a price of 1e12, a title too long for the search
+            // index) skips this plan only: caught here, it cannot fail the batch it travels in.
+            guard let attributes = plan, let planned = makePlan(attributes), !planIsBad, planned.unstorableReason == nil else {
                 summary.skipped += 1
                 return
             }
@@ -148,21 +151,26 @@ public enum ProviderTime {
             }
             return value
         }
+        // Year 0000 does not exist for PostgreSQL (it refuses it), so it is refused here.
         guard let year = number(0, 4), let month = number(5, 2), let day = number(8, 2),
               let hour = number(11, 2), let minute = number(14, 2), let second = number(17, 2),
-              (1...12).contains(month), day >= 1, day <= daysIn(month: month, year: year),
+              year >= 1, (1...12).contains(month), day >= 1, day <= daysIn(month: month, year: year),
               hour < 24, minute < 60, second < 60 else { return nil }
-        var components = DateComponents(calendar: calendar, timeZone: .gmt, year: year, month: month, day: day,
-                                        hour: hour, minute: minute, second: second)
-        components.timeZone = .gmt
-        return calendar.date(from: components)
+        let seconds = daysFromCivil(year: year, month: month, day: day) * 86_400 + hour * 3600 + minute * 60 + second
+        return Date(timeIntervalSince1970: TimeInterval(seconds))
     }
 
-    static let calendar: Calendar = {
-        var calendar = Calendar(identifier: .gregorian)
-        calendar.timeZone = .gmt
-        return calendar
-    }()
+    /// Days since 1970-01-01 in the proleptic Gregorian calendar, as PostgreSQL counts them
+    /// (Howard Hinnant's algorithm, the inverse of `PostgresTimestamp`'s). Foundation's
+    /// Gregorian calendar switches to Julian before 1582, which moved 0001-01-01 into year 0.
+    static func daysFromCivil(year: Int, month: Int, day: Int) -> Int {
+        let y = month <= 2 ? year - 1 : year
+        let era = (y >= 0 ? y : y - 399) / 400
+        let yoe = y - era * 400
+        let doy = (153 * (month > 2 ? month - 3 : month + 9) + 2) / 5 + day - 1
+        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
+        return era * 146_097 + doe - 719_468
+    }
 
     static func daysIn(month: Int, year: Int) -> Int {
         switch month {

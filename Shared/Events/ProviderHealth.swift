@@ -11,5 +11,9 @@ struct ProviderHealth: Sendable {
     let rejectedDocuments = Counter(label: "switchyard_provider_documents_rejected_total")
     let fetches = Counter(label: "switchyard_provider_fetches_total", dimensions: [("outcome", "ok")])
     let notModified = Counter(label: "switchyard_provider_fetches_total", dimensions: [("outcome", "not_modified")])
+    /// A whole document came, byte for byte the last one stored: nothing was published.
+    let unchanged = Counter(label: "switchyard_provider_fetches_total", dimensions: [("outcome", "unchanged")])
     let failures = Counter(label: "switchyard_provider_fetches_total", dimensions: [("outcome", "failed")])
+    /// A poll that stopped publishing because its lease was lost (or not renewed in time).
+    let leaseLost = Counter(label: "switchyard_provider_fetches_total", dimensions: [("outcome", "lease_lost")])
 }
