@@ -125,9 +125,10 @@ stop_servers() {
   [ ${#names[@]} -gt 0 ] || names=(postgres redis rabbitmq)
   for name in "${names[@]}"; do
     case "$name" in
-      # Also a PostgreSQL an earlier version started from the checkout's .run/.
+      # Also a PostgreSQL an earlier version started from the checkout's .run/, but only the one
+      # on this run's port: a second set of servers (other ports) must not stop the first.
       postgres) for dir in "$RUN_DIR/postgres" "$LEGACY_RUN_DIR/postgres"; do
-                  [ -f "$dir/postmaster.pid" ] &&
+                  [ -f "$dir/postmaster.pid" ] && [ "$(sed -n 4p "$dir/postmaster.pid")" = "$PG_PORT" ] &&
                     as_user postgres "$PG_BIN/pg_ctl" -D "$dir" -m fast -w stop >/dev/null 2>&1 || true
                 done ;;
       redis) redis_up && redis-cli -p "$REDIS_PORT" shutdown >/dev/null 2>&1 || true ;;
