@@ -126,6 +126,8 @@ feed_seconds=$(python3 -c "import time; print(f'{time.time() - $feed_started:.1f
 peak() { awk '/VmHWM/ {printf "%.0f MiB", $2 / 1024}' "/proc/$1/status"; }
 feed_note="$(du -m "$RUN_DIR/bench-feed/big.xml" | cut -f1) MB document stored in ${feed_seconds}s; peak memory: processing $(peak "$feed_pid"), storage $(peak "$storage_pid")"
 rm -rf "$RUN_DIR/bench-feed"
+# The same document on every poll: it must cost its download and hash, nothing else.
+source Benchmarks/feed_same_document.sh
 
 printf '\n%-76s %12s %12s %7s\n' "benchmark" "switchyard" "baseline" "ratio"
 printf '%s\n' "${rows[@]}"
@@ -135,3 +137,4 @@ done
 echo
 printf 'SMS pipeline, sustained: %s\n' "$pipeline_note"
 printf 'Events feed, 100,000 plans x 20 zones: %s\n' "$feed_note"
+printf 'Events feed, the same document every second: %s\n' "$same_note"
