@@ -113,7 +113,7 @@ CONF
 ensure_vhosts() {
   local existing
   existing=$(rabbitmqctl list_vhosts --quiet 2>/dev/null || true)
-  for vhost in switchyard_test switchyard_isolated switchyard_faults switchyard_cli switchyard_bench; do
+  for vhost in switchyard_test switchyard_test_events switchyard_isolated switchyard_faults switchyard_cli switchyard_bench; do
     grep -qx "$vhost" <<<"$existing" && continue
     rabbitmqctl add_vhost "$vhost" >/dev/null
     rabbitmqctl set_permissions -p "$vhost" guest ".*" ".*" ".*" >/dev/null

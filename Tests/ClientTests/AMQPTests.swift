@@ -87,7 +87,7 @@ struct AMQPTests {
         consumer.ack(first)
         try await Task.sleep(for: .milliseconds(200))
 
-        try TestServers.rabbitmqctl("close_all_connections", "-p", TestServers.faultsVirtualHost, "switchyard test")
+        try await TestServers.rabbitmqctl("close_all_connections", "-p", TestServers.faultsVirtualHost, "switchyard test")
 
         // Confirmed after the drop: the publisher reconnects and republishes; the consumer
         // reconnects and receives it. Nothing confirmed is lost.

@@ -98,6 +98,9 @@ enum Metrics {
 /// The provider and the three services, started once for the suite.
 actor EventsEnvironment {
     static let shared = EventsEnvironment()
+    /// A vhost of the suite's own: the SMS suites' storage also consumes `events.store`, and
+    /// tests here count the batches their own storage took.
+    static let amqpURL = TestServers.amqpURL(virtualHost: "switchyard_test_events")
     static let batchBytes = 256 << 10
     static let maxPlanBytes = 1 << 20
     let provider = TestProvider()
@@ -112,7 +115,7 @@ actor EventsEnvironment {
         server = try await provider.start()
         // Batches of at most 256 KiB and plans of at most 1 MiB (4 MiB and 16 MiB by default),
         // so that a test can pass them with documents of a few megabytes.
-        let environment = ["PROVIDER_URL": "http://127.0.0.1:\(provider.port)/feed", "PROVIDER_POLL_SECONDS": "1",
+        let environment = ["AMQP_URL": Self.amqpURL, "PROVIDER_URL": "http://127.0.0.1:\(provider.port)/feed", "PROVIDER_POLL_SECONDS": "1",
                            "PROVIDER_TIMEOUT": "1s", "PROVIDER_ATTEMPTS": "1",
                            "PROVIDER_BATCH_BYTES": "\(Self.batchBytes)", "PROVIDER_MAX_PLAN_BYTES": "\(Self.maxPlanBytes)"]
         for (index, name) in ["ingest", "storage", "processing"].enumerated() {
@@ -470,7 +473,7 @@ struct EventsPipelineTests {
     @Test func storageRefusesTheBatchOfAnOlderLeaseHolder() async throws {
         let environment = EventsEnvironment.shared
         try await environment.start()
-        let bus = MessageBus(url: try AMQPURL(TestServers.amqpURL), queues: EventsQueues.all, logger: Logger(label: "test.events.fence"))
+        let bus = MessageBus(url: try AMQPURL(EventsEnvironment.amqpURL), queues: EventsQueues.all, logger: Logger(label: "test.events.fence"))
         let run = TestServers.unique("fence")
         func send(_ token: Int?, _ plans: [FeedPlan], fetched: TimeInterval) async throws {
             let batch = FeedBatch(fetchedAt: Date(timeIntervalSinceNow: fetched), plans: plans, provider: token == nil ? nil : run, fencingToken: token)
@@ -511,7 +514,7 @@ struct EventsPipelineTests {
         let run = TestServers.unique("lease")
         let document = Self.document(Self.basePlan(run, (0..<20).map { Self.plan("\($0)") }.joined()))
         provider.serve(.trickle(document, pieces: 16, every: .milliseconds(500)))
-        let environmentVariables = ["PROVIDER_URL": "http://127.0.0.1:\(provider.port)/feed", "PROVIDER_POLL_SECONDS": "1",
+        let environmentVariables = ["AMQP_URL": EventsEnvironment.amqpURL, "PROVIDER_URL": "http://127.0.0.1:\(provider.port)/feed", "PROVIDER_POLL_SECONDS": "1",
                                     "PROVIDER_TIMEOUT": "30s", "PROVIDER_ATTEMPTS": "1"]
         var replicas: [ServiceProcess] = []
         do {

@@ -13,17 +13,26 @@ struct DeadLetterReplayTests {
     /// A queue from the CLI's catalogue, on a vhost where nothing consumes.
     let queue = WorkQueue(name: "sms.store")
 
-    func switchyard(_ arguments: String...) throws -> (status: Int32, output: String) {
-        let process = Process()
-        process.executableURL = ServiceProcess.binaries.appendingPathComponent("switchyard")
-        process.arguments = arguments
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        return (process.terminationStatus, output)
+    /// Runs the CLI and collects its output on a Dispatch thread, not on the cooperative pool.
+    func switchyard(_ arguments: String...) async throws -> (status: Int32, output: String) {
+        try await withCheckedThrowingContinuation { continuation in
+            DispatchQueue.global().async {
+                let process = Process()
+                process.executableURL = ServiceProcess.binaries.appendingPathComponent("switchyard")
+                process.arguments = arguments
+                let pipe = Pipe()
+                process.standardOutput = pipe
+                process.standardError = pipe
+                do {
+                    try process.run()
+                    let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+                    process.waitUntilExit()
+                    continuation.resume(returning: (process.terminationStatus, output))
+                } catch {
+                    continuation.resume(throwing: error)
+                }
+            }
+        }
     }
 
     func deadLetter(_ body: String, on connection: AMQPConnection) throws {
@@ -40,7 +49,7 @@ struct DeadLetterReplayTests {
         try admin.enableConfirms()
         try deadLetter(#"{"id":"0b6f3f0e-1c1e-4a3b-9a57-53574954c348","type":"sms.accepted","attempt":5,"last_error":"boom","payload":{}}"#, on: admin)
 
-        let replayed = try switchyard("dead-letters", "replay", queue.name, "--amqp-url", TestServers.cliAMQPURL)
+        let replayed = try await switchyard("dead-letters", "replay", queue.name, "--amqp-url", TestServers.cliAMQPURL)
         #expect(replayed.status == 0, "\(replayed.output)")
         #expect(try await eventually { try admin.inspect(queue: queue.name).messageCount == 1 })
         #expect(try await eventually { try admin.inspect(queue: queue.deadLetterQueue).messageCount == 0 })
@@ -54,7 +63,7 @@ struct DeadLetterReplayTests {
         // dead letter must stay where it is (it used to be acked anyway, and lost).
         try admin.deleteQueue(queue.name)
         try deadLetter(#"{"id":"1b6f3f0e-1c1e-4a3b-9a57-53574954c348","type":"sms.accepted","attempt":5,"payload":{}}"#, on: admin)
-        let refused = try switchyard("dead-letters", "replay", queue.name, "--amqp-url", TestServers.cliAMQPURL)
+        let refused = try await switchyard("dead-letters", "replay", queue.name, "--amqp-url", TestServers.cliAMQPURL)
         #expect(refused.status != 0)
         #expect(refused.output.contains("stays a dead letter"), "\(refused.output)")
         #expect(try await eventually { try admin.inspect(queue: queue.deadLetterQueue).messageCount == 1 })
@@ -63,8 +72,8 @@ struct DeadLetterReplayTests {
         }
     }
 
-    @Test func unknownQueueIsRefusedWithTheKnownOnes() throws {
-        let answer = try switchyard("dead-letters", "replay", "sms.nope", "--amqp-url", TestServers.cliAMQPURL)
+    @Test func unknownQueueIsRefusedWithTheKnownOnes() async throws {
+        let answer = try await switchyard("dead-letters", "replay", "sms.nope", "--amqp-url", TestServers.cliAMQPURL)
         #expect(answer.status != 0)
         #expect(answer.output.contains("unknown queue sms.nope") && answer.output.contains("sms.store"), "\(answer.output)")
     }

@@ -77,8 +77,8 @@ struct DuplicateTests {
     /// naming the first message, which is never stored.
     @Test(.timeLimit(.minutes(1)))
     func aResendDuringAPublishThatFailsIsNotAnsweredWithIt() async throws {
-        try TestServers.rabbitmqctl("add_vhost", Self.refusedVirtualHost)  // fails harmlessly when it exists
-        try TestServers.rabbitmqctl("set_permissions", "-p", Self.refusedVirtualHost, "guest", "^$", ".*", ".*")
+        try await TestServers.rabbitmqctl("add_vhost", Self.refusedVirtualHost)  // fails harmlessly when it exists
+        try await TestServers.rabbitmqctl("set_permissions", "-p", Self.refusedVirtualHost, "guest", "^$", ".*", ".*")
         let ingest = try ServiceProcess("ingest", port: 18586,
                                         environment: ["AMQP_URL": TestServers.amqpURL(virtualHost: Self.refusedVirtualHost)])
         defer { ingest.crash() }
