@@ -13,7 +13,7 @@ same_dir="$RUN_DIR/bench-feed-same"
 same_url="http://127.0.0.1:18691/"
 mkdir -p "$same_dir"
 python3 Benchmarks/generate_feed.py 10000 20 "$same_dir/same.xml"
-python3 Benchmarks/feed_same_document.py --port 18691 "$same_dir/same.xml" & pids+=($!)
+python3 scripts/feed_provider.py --port 18691 --samples "$same_dir" --no-etag >/dev/null & pids+=($!)
 sleep 0.5
 PROVIDER_URL="$same_url" PROVIDER_POLL_SECONDS=1 HTTP_PORT=18685 METRICS_PORT=18685 "$BIN/processing" & same_pid=$!; pids+=($same_pid)
 wait_ready 18685
