@@ -54,6 +54,8 @@ public struct Migrator: Sendable {
         try await pool.withConnection { [migrations, table] connection in
             // Even CREATE TABLE IF NOT EXISTS races with itself, so it takes the lock too.
             try connection.transaction { connection in
+                // Waiting here for another replica's long migration is expected, not a hang.
+                try connection.execute("SET LOCAL statement_timeout = 0")
                 try connection.execute("SET LOCAL lock_timeout = 0")
                 try connection.execute("SELECT pg_advisory_xact_lock($1)", [Migrator.lockKey])
                 try connection.execute("""

@@ -115,11 +115,12 @@ public final class QueueWorker<Handler: MessageHandler>: Service, Sendable {
         }
     }
 
-    /// Sleeps for `delay`, waking early on SIGTERM; returns whether the worker is stopping.
+    /// Sleeps for `delay`, waking early on SIGTERM or cancellation (in a cancelled task
+    /// `Task.sleep` returns at once, so this loop would spin); returns whether to stop.
     private func sleepUnlessStopping(_ delay: Duration) async -> Bool {
         let end = ContinuousClock.now + delay
         while ContinuousClock.now < end {
-            if stopping.load(ordering: .relaxed) { return true }
+            if stopping.load(ordering: .relaxed) || Task.isCancelled { return true }
             try? await Task.sleep(for: min(.milliseconds(100), end - ContinuousClock.now))
         }
         return stopping.load(ordering: .relaxed)
