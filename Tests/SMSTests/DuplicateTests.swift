@@ -67,9 +67,11 @@ struct DuplicateTests {
     }
 
     /// A vhost where guest may log in but not declare anything: ingest's publisher connects,
-    /// is refused its topology, and retries until each publish times out (10 s), so a publish
-    /// fails while the broker itself is up. (A broker that cannot be reached at all would do
-    /// too, but librabbitmq then crashes ingest: see the report of this change.)
+    /// is refused its topology, and fails each message it never sent at once, so a publish
+    /// fails while the broker itself is up. Because that failure is quick, the resend below
+    /// may arrive after the slot was already released rather than while it is pending: the
+    /// pending case proper is covered in AdmissionTests (against real Redis), and a resend
+    /// that reliably overlaps a slow publish (a blocked broker) is still to be written.
     static let refusedVirtualHost = "switchyard_refused"
 
     /// The reported case: a client times out while its message is being published and sends
