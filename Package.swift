@@ -120,7 +120,7 @@ let package = Package(
             .product(name: "HTTPTypes", package: "swift-http-types"),
         ], path: "Tests/SMSTests"),
         // Restarts the shared servers: run on their own after the rest (scripts/test.sh).
-        .testTarget(name: "FaultTests", dependencies: ["Postgres", "TestSupport"], path: "Tests/FaultTests"),
+        .testTarget(name: "FaultTests", dependencies: ["AMQP", "Postgres", "TestSupport", .product(name: "Logging", package: "swift-log")], path: "Tests/FaultTests"),
         .testTarget(name: "EventsTests", dependencies: [
             "Events", "Platform", "Postgres", "Redis", "TestSupport",
             .product(name: "Hummingbird", package: "hummingbird"),

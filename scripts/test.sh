@@ -27,5 +27,5 @@ swift test --skip-build --skip '^FaultTests\.'
 stop_services
 # FaultTests stop and restart the servers every other suite talks to, so they run alone, one
 # test at a time.
-log "testing FaultTests (restarts PostgreSQL, Redis and RabbitMQ under load)"
+log "testing FaultTests (restarts PostgreSQL, Redis and RabbitMQ under load; broker alarms)"
 swift test --skip-build --no-parallel --filter '^FaultTests\.'
