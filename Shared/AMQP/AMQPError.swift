@@ -25,6 +25,12 @@ public struct AMQPError: Error, CustomStringConvertible, Sendable {
         self.replyCode = replyCode
     }
 
+    /// For a failed publish: whether the broker may hold the message anyway. A timeout (or a
+    /// publisher closed with messages in flight) leaves a message that was sent but never
+    /// confirmed; the broker may have stored it. Every other failure means it was never sent,
+    /// was refused (`.blocked`), or was nacked or returned (`.rejected`).
+    public var publishMayHaveReachedBroker: Bool { kind == .timeout || kind == .closed }
+
     public var description: String {
         "AMQP \(kind): \(message)" + (replyCode.map { " (reply code \($0))" } ?? "")
     }

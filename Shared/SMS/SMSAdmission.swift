@@ -21,10 +21,21 @@ import Redis
 /// (``confirm(_:)``, which flips only a slot that still holds that id). Only a confirmed id
 /// may be answered as "the first message": a pending one may yet fail to publish (then
 /// `release` deletes the slot) or may never be published at all (the script ran but its
-/// reply was lost, so ingest answered an error). A pending slot therefore lives at most 2 s
-/// (or the window, if shorter), so an id nobody will confirm stops blocking resends quickly;
-/// `confirm` gives the slot the rest of the window, still measured from the first message's
-/// accept time.
+/// reply was lost, so ingest answered an error). A pending slot lives as long as a publish can
+/// still be confirmed (the publish deadline and a second, or the window, if shorter): were it
+/// to expire sooner, a resend during a slow publish would be admitted as a second message.
+/// An id nobody will confirm therefore holds resends back that long, each answered 503
+/// `duplicate_pending`. `confirm` gives the slot the rest of the window, still measured from
+/// the first message's accept time.
+///
+/// A publish that timed out may still reach the broker (it was sent; the confirm never came),
+/// even long after, when a blocked broker reads what waited in its socket. Ingest then holds
+/// the slot pending for the rest of the window, at most ``inDoubtHold`` (``holdInDoubt(_:)``),
+/// instead of releasing it, and storage, when it stores a message whose slot is still pending,
+/// flips it to confirmed (``settleStored(_:redis:)``): a resend in the meantime is answered
+/// 503, then 200 naming the message that exists, never admitted as a second copy. Past the
+/// hold, a resend is admitted: a message the broker took more than a minute to accept may then
+/// exist twice.
 ///
 /// An accepted message also leaves its `received` copy in Redis, so `GET /messages/:id`
 /// finds it before storage has written it (storage deletes it after its commit; the TTL is
@@ -86,13 +97,15 @@ public struct SMSAdmission: Sendable {
 
     let redis: RedisClient
     let configuration: SMSConfiguration
-    /// The longest a slot stays `pending`: a publish is confirmed within milliseconds, and a
-    /// slot nobody will confirm (a lost reply) must not hold back resends for long.
+    /// The longest a slot stays `pending`: the longest a publish can take to be confirmed
+    /// (see the type's comment), so that no resend is admitted while the first may still land.
     let pendingSlotCap: Duration
     static let pendingTTLMilliseconds = 3_600_000
+    /// How long a slot stays pending after its publish timed out (see the type's comment).
+    static let inDoubtHold = Duration.seconds(60)
 
-    /// `pendingSlotCap` is for tests that look at a pending slot on a loaded machine.
-    public init(redis: RedisClient, configuration: SMSConfiguration, pendingSlotCap: Duration = .seconds(2)) {
+    /// `pendingSlotCap`: the publish deadline plus a margin (ingest passes its bus's).
+    public init(redis: RedisClient, configuration: SMSConfiguration, pendingSlotCap: Duration) {
         self.redis = redis
         self.configuration = configuration
         self.pendingSlotCap = pendingSlotCap
@@ -149,6 +162,26 @@ public struct SMSAdmission: Sendable {
         return 1
         """)
 
+    static let holdPending = RedisScript("""
+        -- KEYS: dedup; ARGV: 'pending:<id>', ms to hold it
+        if redis.call('GET', KEYS[1]) == ARGV[1] then
+          redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+          return 1
+        end
+        return 0
+        """)
+
+    static let settle = RedisScript("""
+        -- KEYS: (dedup slot, received copy) of each stored message
+        -- ARGV: ('pending:<id>', 'confirmed:<id>') of each, in the same order
+        -- A slot still pending for a stored message now names one that exists; it keeps its TTL.
+        for i = 1, #KEYS, 2 do
+          if redis.call('GET', KEYS[i]) == ARGV[i] then redis.call('SET', KEYS[i], ARGV[i + 1], 'KEEPTTL') end
+          redis.call('DEL', KEYS[i + 1])
+        end
+        return 1
+        """)
+
     /// `view` is the message object as JSON, kept as the `received` copy when accepted.
     public func admit(_ message: AcceptedSMS, view pending: [UInt8]) async throws -> Decision {
         let reply = try await redis.evaluate(Self.admit, keys: keys(for: message), arguments: [
@@ -181,6 +214,15 @@ public struct SMSAdmission: Sendable {
         ])
     }
 
+    /// After a publish that timed out: the message may yet reach the broker, so its slot stays
+    /// pending for the rest of the window (at most ``inDoubtHold``) rather than being released.
+    public func holdInDoubt(_ message: AcceptedSMS, now: Date = Date()) async throws {
+        let left = message.receivedAt.millisecondsSince1970 + configuration.dedupWindow.milliseconds - now.millisecondsSince1970
+        let hold = min(left, Self.inDoubtHold.milliseconds)
+        guard hold > 0 else { return }
+        _ = try await redis.evaluate(Self.holdPending, keys: [dedupKey(for: message)], arguments: [Slot.value(message.id, confirmed: false), hold])
+    }
+
     public func release(_ message: AcceptedSMS) async throws {
         _ = try await redis.evaluate(Self.release, keys: keys(for: message),
                                    arguments: [Slot.value(message.id, confirmed: false), message.receivedAt.millisecondsSince1970])
@@ -208,17 +250,28 @@ public struct SMSAdmission: Sendable {
         return try? JSONDecoder.rfc3339.decode(SMSMessageView.self, from: Data(bytes))
     }
 
-    /// Deletes the `received` copies of messages that are now in the database.
-    public static func forgetPending(_ ids: [UUID], redis: RedisClient) async throws {
-        guard !ids.isEmpty else { return }
-        try await redis.send(["DEL"] + ids.map(pendingKey))
+    /// For messages now in the database: deletes their `received` copies, and confirms a
+    /// duplicate slot still pending for one of them (its publish timed out in ingest, or
+    /// ingest's confirm was lost), so that resends are answered with the stored message.
+    public static func settleStored(_ messages: [AcceptedSMS], redis: RedisClient) async throws {
+        guard !messages.isEmpty else { return }
+        var keys: [any RedisArgument] = [], arguments: [any RedisArgument] = []
+        keys.reserveCapacity(messages.count * 2)
+        arguments.reserveCapacity(messages.count * 2)
+        for message in messages {
+            keys += [dedupKey(for: message), pendingKey(message.id)]
+            arguments += [Slot.value(message.id, confirmed: false), Slot.value(message.id, confirmed: true)]
+        }
+        _ = try await redis.evaluate(settle, keys: keys, arguments: arguments)
     }
 
     func keys(for message: AcceptedSMS) -> [any RedisArgument] {
-        [dedupKey(for: message), "sms:rate:\(message.from)", Self.pendingKey(message.id)]
+        [Self.dedupKey(for: message), "sms:rate:\(message.from)", Self.pendingKey(message.id)]
     }
 
-    func dedupKey(for message: AcceptedSMS) -> String {
+    func dedupKey(for message: AcceptedSMS) -> String { Self.dedupKey(for: message) }
+
+    static func dedupKey(for message: AcceptedSMS) -> String {
         "sms:dedup:" + SHA256Hex.of(Array("\(message.from)\n\(message.to)\n\(message.message)".utf8))
     }
 

@@ -19,7 +19,8 @@ public struct SMSIngest: Sendable {
         configuration = try SMSConfiguration(environment: runtime.configuration.environment)
         database = runtime.database
         bus = runtime.bus
-        admission = SMSAdmission(redis: runtime.redis, configuration: configuration)
+        // A pending duplicate slot must outlive the longest publish (see SMSAdmission).
+        admission = SMSAdmission(redis: runtime.redis, configuration: configuration, pendingSlotCap: runtime.bus.publishTimeout + .seconds(1))
         cache = SMSListCache.make(redis: runtime.redis)
         media = SMSMedia(database: runtime.database, blobs: try runtime.blobStore(), cache: cache, maxBytes: configuration.mediaMaxBytes)
         queues = QueueInspector(url: runtime.configuration.amqpURL)
@@ -49,8 +50,9 @@ public struct SMSIngest: Sendable {
     func submit(_ request: Request, requestID: String?) async throws -> Response {
         var body = try await request.body.collect(upTo: 64 * 1024)
         let submission = try SMSSubmission.validate(body.readBytes(length: body.readableBytes) ?? [])
-        // A duplicate of a message whose publish is not confirmed yet waits for it, this long at most.
-        let deadline = ContinuousClock.now + .milliseconds(admission.pendingSlotMilliseconds + 100)
+        // A duplicate of a message whose publish is not confirmed yet waits for it, this long at
+        // most (a confirm normally takes milliseconds; a broker restart, seconds): then 503.
+        let deadline = ContinuousClock.now + .milliseconds(min(admission.pendingSlotMilliseconds, Self.duplicateWaitMilliseconds) + 100)
         // Admitted again (as a new message) when the one it duplicated turns out never to have been queued.
         for _ in 1...3 {
             let accepted = AcceptedSMS(id: UUID.random(), from: submission.from, to: submission.to, message: submission.message,
@@ -81,7 +83,14 @@ public struct SMSIngest: Sendable {
                     // The 202 promises durability: it is sent only after the broker confirmed.
                     try await bus.send(envelope, to: SMSQueues.store)
                 } catch {
-                    try? await admission.release(accepted)
+                    // A message the broker may hold anyway (sent, confirm never seen) keeps its
+                    // quota and holds its slot: releasing them would admit a resend as a second
+                    // copy. Only one that surely is not queued gives them back.
+                    if MessageBus.mayHaveQueued(afterFailure: error) {
+                        try? await admission.holdInDoubt(accepted)
+                    } else {
+                        try? await admission.release(accepted)
+                    }
                     throw APIError(.serviceUnavailable, code: "broker_unavailable", message: "the message could not be queued; retry",
                                    headers: [.retryAfter: "5"])
                 }
@@ -93,6 +102,9 @@ public struct SMSIngest: Sendable {
         }
         throw Self.duplicatePending
     }
+
+    /// How long a duplicate of a pending message waits for its confirm before answering 503.
+    static let duplicateWaitMilliseconds = 2_000
 
     static let duplicatePending = APIError(.serviceUnavailable, code: "duplicate_pending",
                                            message: "an identical message is still being queued; retry to learn its outcome",

@@ -5,7 +5,8 @@ import Postgres
 /// row left as it is), then hands every message of the batch to processing. Handing on
 /// repeats after a redelivery, which processing absorbs, so a crash between the commit and
 /// the ack never strands a message in `stored`. Once the rows are committed, ingest's
-/// `received` copies in Redis have served their purpose and are deleted.
+/// `received` copies in Redis have served their purpose and are deleted, and duplicate slots
+/// still pending for these messages are confirmed.
 public struct SMSStorageHandler: MessageHandler {
     public typealias Payload = AcceptedSMS
     public let queue = SMSQueues.store
@@ -22,8 +23,9 @@ public struct SMSStorageHandler: MessageHandler {
         try await stage.database.withConnection { try SMSRepository.store(messages, requestIDs: requestIDs, on: $0) }
         await stage.listCache.invalidateAfterCommit(logger: stage.logger)
         // Reads now find the rows; without this each message would hold Redis memory for the
-        // copy's whole TTL. Failing here loses nothing: the TTL still removes them.
-        try? await SMSAdmission.forgetPending(messages.map(\.id), redis: stage.redis)
+        // copy's whole TTL, and a duplicate slot left pending by a timed-out publish would
+        // answer 503 until it expires. Failing here loses nothing: the TTLs still end both.
+        try? await SMSAdmission.settleStored(messages, redis: stage.redis)
         try await stage.bus.send(batch.map { MessageEnvelope(id: $0.id, type: "sms.stored", requestID: $0.requestID, payload: $0.payload) },
                            to: SMSQueues.process)
     }

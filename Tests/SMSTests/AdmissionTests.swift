@@ -12,8 +12,9 @@ import TestSupport
 struct AdmissionTests {
     let redis = RedisClient(url: TestServers.redisURL)
 
-    /// Tests that look at a pending slot (rather than at its expiry) give it more than the 2 s
-    /// of production, so that a loaded machine cannot expire it under them.
+    /// A pending slot lives as long as a publish can take (production: the 10 s publish deadline
+    /// and a second). Tests of its expiry give it 2 s so as not to wait for 11; tests that look
+    /// at a pending slot give it more, so that a loaded machine cannot expire it under them.
     func admission(limit: String, dedup: String = "2s", pendingSlotCap: Duration = .seconds(2)) throws -> SMSAdmission {
         let environment = EnvironmentReader(["SMS_RATE_LIMIT": limit, "SMS_DEDUP_WINDOW": dedup])
         return SMSAdmission(redis: redis, configuration: try SMSConfiguration(environment: environment), pendingSlotCap: pendingSlotCap)
@@ -146,14 +147,15 @@ struct AdmissionTests {
     }
 
     /// The admission script ran but its reply was lost: ingest answered an error, and nobody
-    /// will publish or confirm the id in the slot. It must stop blocking resends quickly, even
-    /// under a long window, and no resend may be answered with it.
-    @Test func aSlotNobodyConfirmsExpiresQuickly() async throws {
+    /// will publish or confirm the id in the slot. It must stop blocking resends once no publish
+    /// could still be confirmed (the cap), even under a long window, and no resend may be
+    /// answered with it.
+    @Test func aSlotNobodyConfirmsExpiresWithThePublishDeadline() async throws {
         let admission = try admission(limit: "5/60s", dedup: "60s")
         let sender = SMSPipeline.freshNumber()
         let lost = message(from: sender, "reply lost")
         guard case .accepted = try await admit(lost, admission) else { Issue.record("refused"); return }
-        // At most 2 s left (or already gone, if this machine is slow), not the 60 s window.
+        // At most the 2 s cap left (or already gone, if this machine is slow), not the 60 s window.
         let ttl = try #require(try await redis.send("PTTL", admission.dedupKey(for: lost)).int)
         #expect(ttl == -2 || (1...2_000).contains(ttl), "\(ttl)")
 
@@ -170,6 +172,49 @@ struct AdmissionTests {
         case .accepted: break  // the slot had expired already (a slow machine): quickly, then
         case .limited: Issue.record("limited")
         }
+    }
+
+    /// A publish that timed out may still land: ingest holds the slot pending (a resend is
+    /// neither admitted nor answered with it) until storage stores the message and confirms the
+    /// slot; then a resend is answered with the stored message.
+    @Test func aTimedOutPublishHoldsItsSlotUntilStorageSettlesIt() async throws {
+        let admission = try admission(limit: "5/60s", dedup: "60s")
+        let sender = SMSPipeline.freshNumber()
+        let first = message(from: sender, "in doubt")
+        guard case .accepted = try await admit(first, admission) else { Issue.record("refused"); return }
+        try await admission.holdInDoubt(first)
+        let key = admission.dedupKey(for: first)
+        #expect(try await redis.send("GET", key).string == "pending:\(first.id.uuidString.lowercased())")
+        let held = try #require(try await redis.send("PTTL", key).int)
+        #expect((30_000...60_000).contains(held), "held for \(held) ms, not the rest of the window (at most a minute)")
+
+        let resend = message(from: sender, "in doubt")
+        guard case .duplicate(let slot, _) = try await admit(resend, admission) else { Issue.record("the resend was admitted as a second copy"); return }
+        #expect(slot == .init(id: first.id, confirmed: false))
+        #expect(try await admission.awaitSlot(of: resend, until: .now + .milliseconds(300)) == .pending)
+
+        // The first message reached the broker after all, and storage stored it.
+        try await SMSAdmission.settleStored([first], redis: redis)
+        #expect(try await redis.send("GET", key).string == "confirmed:\(first.id.uuidString.lowercased())")
+        #expect(try await redis.send("EXISTS", SMSAdmission.pendingKey(first.id)).int == 0)
+        #expect((1...held).contains(try #require(try await redis.send("PTTL", key).int)), "settling changed the slot's lifetime")
+        guard case .duplicate(let settled, _) = try await admit(message(from: sender, "in doubt"), admission) else {
+            Issue.record("not a duplicate after settling"); return
+        }
+        #expect(settled == .init(id: first.id, confirmed: true))
+    }
+
+    /// Settling a stored message leaves a slot that names another message alone.
+    @Test func settlingNeverTakesOverAnotherMessagesSlot() async throws {
+        let admission = try admission(limit: "5/60s", dedup: "60s", pendingSlotCap: .seconds(30))
+        let sender = SMSPipeline.freshNumber()
+        let first = message(from: sender, "taken over")
+        guard case .accepted = try await admit(first, admission) else { Issue.record("refused"); return }
+        try await admission.release(first)  // its publish failed for sure
+        let second = message(from: sender, "taken over")
+        guard case .accepted = try await admit(second, admission) else { Issue.record("refused"); return }
+        try await SMSAdmission.settleStored([first], redis: redis)
+        #expect(try await redis.send("GET", admission.dedupKey(for: second)).string == "pending:\(second.id.uuidString.lowercased())")
     }
 
     /// Confirmed, the slot lasts the rest of the window measured from the first message's

@@ -14,7 +14,7 @@ struct DuplicateTests {
     let pipeline = SMSPipeline.shared
     let redis = RedisClient(url: TestServers.redisURL)
     /// As ingest runs in these tests: the defaults (5/60s, a 2 s window).
-    let admission = SMSAdmission(redis: RedisClient(url: TestServers.redisURL), configuration: try! SMSConfiguration(environment: EnvironmentReader([:])))
+    let admission = SMSAdmission(redis: RedisClient(url: TestServers.redisURL), configuration: try! SMSConfiguration(environment: EnvironmentReader([:])), pendingSlotCap: .seconds(11))
 
     init() async throws { try await SMSPipeline.shared.start() }
 

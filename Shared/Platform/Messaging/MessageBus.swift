@@ -6,8 +6,11 @@ import Logging
 /// broker has the message on disk. This is the only way services hand work to each other.
 public final class MessageBus: Sendable {
     private let publisher: AMQPPublisher
+    /// How long `send` waits for the broker's confirm before it fails.
+    public let publishTimeout: Duration
 
     public init(url: AMQPURL, queues: [WorkQueue], publishTimeout: Duration = .seconds(10), logger: Logger) {
+        self.publishTimeout = publishTimeout
         publisher = AMQPPublisher(url: url, topology: queues.topology, publishTimeout: publishTimeout, logger: logger)
     }
 
@@ -29,6 +32,12 @@ public final class MessageBus: Sendable {
         let message = AMQPOutgoingMessage(body: try EnvelopeCoding.encode(envelope),
                                           messageID: envelope.id.uuidString.lowercased(), type: envelope.type)
         try await publisher.publish(message, exchange: exchange, routingKey: routingKey)
+    }
+
+    /// Whether a `send` that threw may still have queued its message (sent, confirm never
+    /// seen): the caller must then act as if it was, e.g. keep what guards against a resend.
+    public static func mayHaveQueued(afterFailure error: any Error) -> Bool {
+        (error as? AMQPError)?.publishMayHaveReachedBroker ?? false
     }
 
     public func close() async { await publisher.close() }
