@@ -151,8 +151,8 @@ public final class AMQPConnection: @unchecked Sendable {
 
     /// Sends one message and waits for the broker's confirm, for operators' tools where one
     /// message at a time is fast enough (services use ``AMQPPublisher``). Needs
-    /// ``enableConfirms()`` first. Throws `.rejected` when the broker nacks the message or
-    /// returns it as unroutable, `.timeout` when no confirm comes within `timeout`.
+    /// ``enableConfirms()`` first. Throws `.rejected` when the broker nacks the message,
+    /// `.unroutable` when it returns it, `.timeout` when no confirm comes within `timeout`.
     public func publishConfirmed(_ message: AMQPOutgoingMessage, exchange: String, routingKey: String,
                                  timeout: TimeInterval = 10) throws {
         try send(message, exchange: exchange, routingKey: routingKey, mandatory: true)
@@ -177,7 +177,7 @@ public final class AMQPConnection: @unchecked Sendable {
                 let ack = method.decoded.assumingMemoryBound(to: amqp_basic_ack_t.self).pointee
                 guard ack.delivery_tag == tag || (ack.multiple != 0 && ack.delivery_tag > tag) else { continue }
                 if returned {
-                    throw AMQPError(.rejected, "unroutable: no queue is bound to \(exchange) with key \(routingKey)")
+                    throw AMQPError(.unroutable, "no queue is bound to \(exchange) with key \(routingKey)")
                 }
                 return
             case switchyard_basic_nack_method:

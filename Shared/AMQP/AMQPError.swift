@@ -5,8 +5,11 @@ public struct AMQPError: Error, CustomStringConvertible, Sendable {
         case connection
         /// The broker closed the channel or connection (`replyCode` says why, e.g. 404, 406).
         case server
-        /// The broker nacked a published message, or returned it as unroutable.
+        /// The broker nacked a published message (an internal error of the broker's).
         case rejected
+        /// The broker returned a published message: no queue is bound for its routing key. A
+        /// defect of the topology (a deleted queue, a wrong key), not a passing outage.
+        case unroutable
         /// No confirm arrived before the publish deadline.
         case timeout
         /// The broker is refusing publishes for now (a memory or disk alarm): nothing was sent.

@@ -237,8 +237,8 @@ public final class AMQPPublisher: Sendable {
                 if !isAck {
                     item.continuation.resume(throwing: AMQPError(.rejected, "the broker nacked message \(item.message.messageID)"))
                 } else if !returned.isEmpty, returned.remove(item.message.messageID) != nil {
-                    item.continuation.resume(throwing: AMQPError(.rejected,
-                        "unroutable: no queue is bound to \(item.exchange) with key \(item.routingKey)"))
+                    item.continuation.resume(throwing: AMQPError(.unroutable,
+                        "no queue is bound to \(item.exchange) with key \(item.routingKey)"))
                 } else {
                     item.continuation.resume()
                 }

@@ -54,7 +54,7 @@ struct AMQPTests {
         let publisher = AMQPPublisher(url: url, topology: topology(TestServers.unique("test.unused")), logger: logger)
         await #expect {
             try await publisher.publish(AMQPOutgoingMessage(body: [1]), exchange: "test.exchange", routingKey: "nobody.listens")
-        } throws: { ($0 as? AMQPError)?.kind == .rejected }
+        } throws: { ($0 as? AMQPError)?.kind == .unroutable }
         await publisher.close()
     }
 

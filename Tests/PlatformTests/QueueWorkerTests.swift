@@ -25,6 +25,19 @@ struct OutageHandler: MessageHandler {
     }
 }
 
+/// A handler that hands each message on to a queue nobody declared: the broker returns it.
+struct MisroutingHandler: MessageHandler {
+    typealias Payload = FlakyHandler.Payload
+    let queue: WorkQueue
+    let bus: MessageBus
+    let calls = FlakyHandler.Calls()
+
+    func handle(_ batch: [MessageEnvelope<Payload>]) async throws {
+        for envelope in batch { _ = calls.record(envelope.payload.n) }
+        try await bus.send(batch, to: WorkQueue(name: TestServers.unique("test.nowhere")))
+    }
+}
+
 /// A handler that fails a chosen number of times per message, then succeeds.
 struct FlakyHandler: MessageHandler {
     struct Payload: Codable, Sendable { var n: Int }
@@ -94,6 +107,26 @@ struct QueueWorkerTests {
         #expect(handler.seen.attempts.withLock { $0 } == [1, 1, 1, 1])
         #expect(try inspector.inspect(queue: queue.deadLetterQueue).messageCount == 0)
         #expect(try inspector.inspect(queue: queue.retryQueue(tier: 1)).messageCount == 0)
+        running.cancel()
+        _ = try? await running.value
+        await bus.close()
+        try deleteTopology(of: queue)
+    }
+
+    /// An unroutable publish is a defect of the topology, not an outage: the message spends its
+    /// attempts and is dead-lettered (to be replayed once the topology is mended), where it
+    /// used to be waited out forever as if the broker were down.
+    @Test func anUnroutablePublishSpendsAttemptsAndDeadLetters() async throws {
+        let queue = WorkQueue(name: TestServers.unique("test.misrouted"), retryDelays: [.milliseconds(100)], maxAttempts: 2)
+        let bus = MessageBus(url: url, queues: [queue], logger: logger)
+        let handler = MisroutingHandler(queue: queue, bus: bus)
+        let worker = QueueWorker(handler: handler, url: url, bus: bus, logger: logger)
+        let running = Task { try await worker.run() }
+        defer { running.cancel() }
+        try await bus.send(MessageEnvelope(type: "test.misrouted", requestID: nil, payload: FlakyHandler.Payload(n: 1)), to: queue)
+        let inspector = try AMQPConnection(url: url)
+        try await waitUntil { try inspector.inspect(queue: queue.deadLetterQueue).messageCount == 1 }
+        #expect(handler.calls.total == 2)
         running.cancel()
         _ = try? await running.value
         await bus.close()

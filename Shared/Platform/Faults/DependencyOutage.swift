@@ -26,10 +26,12 @@ public struct DependencyOutage: Error, CustomStringConvertible, Sendable {
             return DependencyOutage(dependency: "redis", detail: redis.description)
         case let postgres as PostgresError where isOutage(postgres):
             return DependencyOutage(dependency: "database", detail: postgres.description)
-        case let amqp as AMQPError where amqp.kind != .server:
+        case let amqp as AMQPError where amqp.kind != .server && amqp.kind != .unroutable:
             // Unreachable, blocked by an alarm, no confirm in time, nacked: none of them is the
             // message's fault. A `.server` error (a channel closed over a missing queue, say)
-            // is a defect to be seen, not waited out.
+            // or an unroutable publish (no queue bound) is a defect to be seen, not waited out:
+            // a worker waiting on it would wait forever; retried and dead-lettered, the message
+            // can be replayed once the topology is mended.
             return DependencyOutage(dependency: "broker", detail: amqp.description)
         default:
             return nil
