@@ -113,6 +113,15 @@ public final class AMQPConnection: @unchecked Sendable {
         }
     }
 
+    /// One round trip that changes nothing: a passive declare of `amq.direct`, which every
+    /// virtual host has. Proves the broker still answers on this connection.
+    public func ping() throws {
+        withAMQPBytes("amq.direct", "direct") { b in
+            _ = amqp_exchange_declare(state, channel, b[0], b[1], 1, 0, 0, 0, amqp_empty_table)
+        }
+        try check(amqp_get_rpc_reply(state), "exchange.declare passive amq.direct")
+    }
+
     /// Depth and consumers of a queue (a passive declare: fails with 404 if it does not exist).
     public func inspect(queue: String) throws -> AMQPQueueState {
         guard let ok = withAMQPBytes(queue, body: { amqp_queue_declare(state, channel, $0[0], 1, 0, 0, 0, amqp_empty_table) }) else {

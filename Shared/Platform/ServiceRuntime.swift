@@ -49,7 +49,7 @@ public struct ServiceRuntime: Sendable {
         let bus = MessageBus(url: configuration.amqpURL, queues: queues, logger: logger)
         let runtime = ServiceRuntime(configuration: configuration, logger: logger, database: database, redis: redis,
                                      bus: bus, metricsRegistry: registry,
-                                     readiness: ReadinessProbe(database: database, redis: redis, amqpURL: configuration.amqpURL))
+                                     readiness: ReadinessProbe(database: database, redis: redis, amqpURL: configuration.amqpURL, logger: logger))
         await runtime.migrateWhenDatabaseAnswers()
         return runtime
     }
@@ -108,7 +108,8 @@ public struct ServiceRuntime: Sendable {
         // Shut down in reverse order: the workers stop taking messages first, the HTTP server
         // (health and metrics) last. Past 8 s, whatever still runs is cancelled, so the
         // process exits within Kubernetes' default 10 s grace period.
-        var group = ServiceGroupConfiguration(services: [app] + services, gracefulShutdownSignals: [.sigterm, .sigint],
+        // The readiness probe first: it runs until the very end, after the HTTP server stopped.
+        var group = ServiceGroupConfiguration(services: [readiness, app] + services, gracefulShutdownSignals: [.sigterm, .sigint],
                                               logger: logger)
         group.maximumGracefulShutdownDuration = .seconds(8)
         try await ServiceGroup(configuration: group).run()

@@ -35,8 +35,37 @@ struct ServiceProcessTests {
         #expect(ready.headers.first(name: "Retry-After") != nil)
         #expect(ready.text.contains("redis"))
         #expect(!ready.text.contains("\"database\""))
+        #expect(!ready.text.contains("127.0.0.1") && !ready.text.contains(":1"), "the answer leaks the error: \(ready.text)")
         #expect(try await HTTP.get("http://127.0.0.1:18484/health/live").status == 200)
         try await service.stop()
+    }
+
+    /// A broker that accepts connections and never answers (a hung node, a black-holing load
+    /// balancer): `/health/ready` answers at once from the background probe's last result,
+    /// where it used to wait for a handshake that ignored its 2 s timeout for 10 s.
+    @Test func readinessAnswersAtOnceWhenTheBrokerNeverAnswers() async throws {
+        let silent = try SilentListener()
+        defer { silent.close() }
+        let service = try ServiceProcess("storage", port: 18486, environment: [
+            "AMQP_URL": "amqp://guest:guest@127.0.0.1:\(silent.port)/%2F",
+        ])
+        defer { service.crash() }
+        var answer: HTTP.Answer?
+        let deadline = ContinuousClock.now + .seconds(30)
+        while ContinuousClock.now < deadline {
+            answer = try? await HTTP.get("http://127.0.0.1:18486/health/ready")
+            if let answer, answer.error["dependencies"] as? [String] == ["broker"] { break }
+            try await Task.sleep(for: .milliseconds(200))
+        }
+        let first = try #require(answer)
+        #expect(first.status == 503)
+        #expect(first.error["dependencies"] as? [String] == ["broker"], "\(first.text)")
+        for _ in 0..<5 {
+            let started = ContinuousClock.now
+            let again = try await HTTP.get("http://127.0.0.1:18486/health/ready")
+            #expect(ContinuousClock.now - started < .milliseconds(500), "the answer waited \(ContinuousClock.now - started)")
+            #expect(again.status == 503)
+        }
     }
 
     @Test func invalidConfigurationStopsAtStartNamingTheVariable() async throws {

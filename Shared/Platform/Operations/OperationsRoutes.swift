@@ -16,14 +16,14 @@ public struct OperationsRoutes: Sendable {
             JSONBody(["data": ["status": "live", "service": service.rawValue], "error": nil] as [String: Any?])
         }
         router.get("/health/ready") { _, _ -> Response in
-            let report = await readiness.check()
+            let report = readiness.report()
             if report.isReady {
                 return JSONBody(["data": ["status": "ready", "service": service.rawValue], "error": nil] as [String: Any?]).response
             }
-            let names = report.failures.keys.sorted()
-            let message = names.map { "\($0): \(report.failures[$0]!)" }.joined(separator: "; ")
+            // Which dependency, nothing more: the error itself (hosts, ports) goes to the log.
+            let message = report.unavailable.joined(separator: ", ") + " unavailable"
             var response = JSONBody(["data": nil, "error": ["code": "dependency_unavailable", "message": message,
-                                                            "dependencies": names]] as [String: Any?]).response
+                                                            "dependencies": report.unavailable]] as [String: Any?]).response
             response.status = .serviceUnavailable
             response.headers[.retryAfter] = "5"
             return response
