@@ -105,7 +105,7 @@ let package = Package(
         .target(name: "TestSupport", dependencies: [
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
         ], path: "Tests/TestSupport"),
-        .testTarget(name: "ClientTests", dependencies: ["AMQP", "Redis", "Postgres", "TestSupport"], path: "Tests/ClientTests"),
+        .testTarget(name: "ClientTests", dependencies: ["AMQP", "ClientSupport", "Redis", "Postgres", "TestSupport"], path: "Tests/ClientTests"),
         .testTarget(name: "PlatformTests", dependencies: [
             "Platform", "AMQP", "Postgres", "Redis", "TestSupport",
             .product(name: "AsyncHTTPClient", package: "async-http-client"),

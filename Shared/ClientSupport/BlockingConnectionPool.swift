@@ -14,7 +14,10 @@ public protocol PooledConnection: AnyObject, Sendable {
 /// Swift's cooperative pool stalls everything else. The pool owns an `NIOThreadPool` with one
 /// thread per connection; `withConnection` waits (without blocking) for a free connection and
 /// runs the caller's synchronous body on a pool thread. Broken connections are closed and
-/// replaced lazily, which is how both clients reconnect after errors.
+/// replaced lazily, which is how both clients reconnect after errors. Every C call happens on a
+/// pool thread, closing included: a broken connection, and the idle ones dropped with it, are
+/// released before the pool thread hands back, so their `deinit` never runs on the caller's
+/// (cooperative) thread.
 ///
 /// Waiting is bounded: at most `maxWaiters` callers queue for a connection, each for at most
 /// `maxWait`, and a cancelled caller leaves the queue at once. Past either limit the caller
@@ -26,6 +29,9 @@ public final class BlockingConnectionPool<Connection: PooledConnection>: Sendabl
     private struct Waiter {
         let id: Int
         let continuation: CheckedContinuation<Void, any Error>
+        /// Fails the waiter after `maxWait`; cancelled when a connection reaches it first, so
+        /// that a busy pool does not keep a sleeping task per served caller.
+        var timer: Task<Void, Never>?
     }
 
     private struct State {
@@ -62,18 +68,19 @@ public final class BlockingConnectionPool<Connection: PooledConnection>: Sendabl
     /// Runs `body` on a pool thread with a connection nobody else is using.
     public func withConnection<T: Sendable>(_ body: @escaping @Sendable (Connection) throws -> T) async throws -> T {
         try await acquireSlot()
-        let leased: Connection? = state.withLock { $0.idle.popLast() }
         do {
-            let (result, connection) = try await threads.runIfActive { [factory] () throws -> (T, Connection) in
-                let connection = try leased ?? factory()
+            let (result, kept) = try await threads.runIfActive { [factory, self] () throws -> (T, Connection?) in
+                // Taken from the idle list here, on the pool thread: no reference to it is left
+                // outside, so when it breaks its last one goes away on this thread.
+                let connection = try state.withLock({ $0.idle.popLast() }) ?? factory()
                 do {
-                    return (try body(connection), connection)
+                    let result = try body(connection)
+                    return (result, keepIfUsable(connection))
                 } catch {
-                    // Hand the connection back on the error path too, so that it is reused or closed.
-                    throw LeaseFailure(error: error, connection: connection)
+                    throw LeaseFailure(error: error, connection: keepIfUsable(connection))
                 }
             }
-            release(connection)
+            release(kept)
             return result
         } catch let failure as LeaseFailure<Connection> {
             release(failure.connection)
@@ -84,15 +91,34 @@ public final class BlockingConnectionPool<Connection: PooledConnection>: Sendabl
         }
     }
 
-    /// Stops lending connections; the idle ones are released (their `deinit` frees the C handle).
+    /// On a pool thread, after a lease: the connection if it can be lent again, else nil, having
+    /// closed it here along with the idle ones. A connection that broke usually means the
+    /// server restarted or went away, and the idle ones date from before: dropping them now
+    /// spares the next callers a failure each (after a restart, a pool of eight answered
+    /// "unavailable" eight more times); new ones are dialled on demand.
+    private func keepIfUsable(_ connection: Connection) -> Connection? {
+        if connection.isUsable, !state.withLock({ $0.closed }) { return connection }
+        let stale = state.withLock { state -> [Connection] in
+            defer { state.idle.removeAll() }
+            return state.idle
+        }
+        withExtendedLifetime(stale) {}  // their last references: freed on this thread
+        return nil
+    }
+
+    /// Stops lending connections; the idle ones are closed on a pool thread.
     public func close() async {
         let waiters = state.withLock { state -> [Waiter] in
             state.closed = true
-            state.idle.removeAll()
             defer { state.waiters.removeAll() }
             return state.waiters
         }
-        for waiter in waiters { waiter.continuation.resume(throwing: closedError()) }
+        for waiter in waiters {
+            waiter.timer?.cancel()
+            waiter.continuation.resume(throwing: closedError())
+        }
+        // Emptied on a pool thread, so that the idle connections' last references go there.
+        try? await threads.runIfActive { [self] in state.withLock { $0.idle.removeAll() } }
         try? await threads.shutdownGracefully()
     }
 
@@ -122,10 +148,16 @@ public final class BlockingConnectionPool<Connection: PooledConnection>: Sendabl
                     return
                 }
                 // The waiter gives up after `maxWait` unless a connection reached it first.
-                Task { [weak self] in
-                    try? await Task.sleep(for: maxWait)
+                let timer = Task { [weak self] in
+                    guard (try? await Task.sleep(for: maxWait)) != nil else { return }
                     self?.abandon(id, with: self?.busyError("no connection came free within \(maxWait)") ?? CancellationError())
                 }
+                let served = state.withLock { state in
+                    guard let index = state.waiters.firstIndex(where: { $0.id == id }) else { return true }
+                    state.waiters[index].timer = timer
+                    return false
+                }
+                if served { timer.cancel() }
             }
         } onCancel: {
             abandon(id, with: CancellationError())
@@ -138,21 +170,16 @@ public final class BlockingConnectionPool<Connection: PooledConnection>: Sendabl
             guard let index = state.waiters.firstIndex(where: { $0.id == id }) else { return nil }
             return state.waiters.remove(at: index)
         }
+        waiter?.timer?.cancel()
         waiter?.continuation.resume(throwing: error)
     }
 
+    /// Gives the slot back, with the connection when it can be lent again (broken ones were
+    /// closed on the pool thread already).
     private func release(_ connection: Connection?) {
         let next = state.withLock { state -> Waiter? in
-            if let connection {
-                if connection.isUsable, !state.closed {
-                    state.idle.append(connection)
-                } else {
-                    // A connection that broke usually means the server restarted or went away:
-                    // the idle ones date from before and are broken too. Dropping them now
-                    // spares the next callers a failure each (after a restart, a pool of eight
-                    // answered "unavailable" eight more times); new ones are dialled on demand.
-                    state.idle.removeAll()
-                }
+            if let connection, !state.closed {
+                state.idle.append(connection)
             }
             if state.waiters.isEmpty {
                 state.leased -= 1
@@ -160,11 +187,13 @@ public final class BlockingConnectionPool<Connection: PooledConnection>: Sendabl
             }
             return state.waiters.removeFirst()  // the slot passes straight to the next waiter
         }
+        next?.timer?.cancel()
         next?.continuation.resume()
     }
 }
 
 private struct LeaseFailure<Connection: Sendable>: Error {
     let error: any Error
-    let connection: Connection
+    /// Nil when the connection broke (and was closed on the pool thread).
+    let connection: Connection?
 }
