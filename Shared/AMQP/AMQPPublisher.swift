@@ -106,17 +106,41 @@ public final class AMQPPublisher: Sendable {
             inbox.withLock { $0.pending.insert(contentsOf: alive, at: 0) }
         }
 
+        /// Sent but unconfirmed when the connection broke, while no new connection could be made:
+        /// republished once one can, or failed at their deadline.
+        var parked: [Pending] = []
+        /// While the broker is unreachable: when to dial again, and why the last dial failed.
+        var nextDial: ContinuousClock.Instant?
+        var lastDialFailure = ""
+
         while true {
             let (batch, closed) = inbox.withLock { inbox in
                 defer { inbox.pending.removeAll(keepingCapacity: true) }
                 return (inbox.pending, inbox.closed)
             }
-            if closed, batch.isEmpty, inflight.isEmpty { break }
+            if closed, batch.isEmpty, inflight.isEmpty, parked.isEmpty { break }
 
             guard let live = connection else {
-                if batch.isEmpty {
+                let now = ContinuousClock.now
+                let work = parked + batch
+                parked = []
+                if work.isEmpty {
                     if goToSleep() {  // stay lazy until there is something to send
                         wakeup.wait(socket: nil, seconds: 1)
+                        inbox.withLock { $0.sleeping = false }
+                    }
+                    continue
+                }
+                if let dialAt = nextDial, now < dialAt, !closed {
+                    // The broker was unreachable a moment ago: a message never sent fails now
+                    // (its caller answers 503 at once) rather than at the next dial, up to 5 s
+                    // away. Sent ones wait for that dial, or their deadline.
+                    fail(work.filter { !$0.sent }, AMQPError(.connection, "the broker is unreachable: \(lastDialFailure)"))
+                    fail(work.filter { $0.sent && $0.deadline <= now }, AMQPError(.timeout, "no broker confirm within \(publishTimeout)"))
+                    parked = work.filter { $0.sent && $0.deadline > now }
+                    let wake = min(dialAt, parked.map(\.deadline).min() ?? dialAt)
+                    if goToSleep() {  // a new publish wakes the thread, to be failed at once
+                        wakeup.wait(socket: nil, seconds: max(0.001, (wake - now).inSeconds))
                         inbox.withLock { $0.sleeping = false }
                     }
                     continue
@@ -130,17 +154,19 @@ public final class AMQPPublisher: Sendable {
                     returned.removeAll()
                     blocked = false
                     backoff.reset()
+                    nextDial = nil
+                    requeue(work)
                 } catch {
                     logger.warning("publisher cannot reach the broker", metadata: ["error": "\(error)"])
                     if closed {
-                        fail(batch, AMQPError(.closed, "publisher closed while the broker was unreachable"))
+                        fail(work, AMQPError(.closed, "publisher closed while the broker was unreachable"))
                         break
                     }
-                    fail(batch.filter { !$0.sent }, AMQPError(.connection, "the broker is unreachable: \(error)"))
-                    requeue(batch.filter(\.sent))
-                    wakeup.wait(socket: nil, seconds: backoff.next())
+                    lastDialFailure = "\(error)"
+                    nextDial = ContinuousClock.now + .seconds(backoff.next())
+                    fail(work.filter { !$0.sent }, AMQPError(.connection, "the broker is unreachable: \(error)"))
+                    parked = work.filter(\.sent)
                 }
-                if connection != nil { requeue(batch) }
                 continue
             }
 

@@ -34,7 +34,7 @@ final class SendWatchdog: Sendable {
     init(name: String, checkEvery: Duration = .milliseconds(200), onFire: @escaping @Sendable () -> Void) {
         self.name = name
         self.onFire = onFire
-        let interval = Double(checkEvery.components.seconds) + Double(checkEvery.components.attoseconds) / 1e18
+        let interval = checkEvery.inSeconds
         startOwnerThread(named: name) { [self] in
             while stop.wait(timeout: .now() + interval) == .timedOut { check() }
         }

@@ -38,4 +38,19 @@ struct AMQPFaultTests {
         }
         await publisher.close()
     }
+
+    /// Between two dials to an unreachable broker (backoff up to 5 s), every new message fails
+    /// at once too: it used to wait for the next dial, so ingest answered 503 seconds late.
+    @Test func everyPublishDuringAnOutageFailsAtOnce() async throws {
+        let publisher = AMQPPublisher(url: closedPort, publishTimeout: .seconds(60), logger: logger)
+        for attempt in 1...12 {
+            let started = ContinuousClock.now
+            await #expect { try await publisher.publish(AMQPOutgoingMessage(body: [1]), exchange: "", routingKey: "nowhere") } throws: {
+                ($0 as? AMQPError)?.kind == .connection
+            }
+            #expect(ContinuousClock.now - started < .milliseconds(500), "publish \(attempt) waited \(ContinuousClock.now - started)")
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        await publisher.close()
+    }
 }
