@@ -42,7 +42,7 @@ final class SendWatchdog: Sendable {
 
     /// Writes on `socket` from now on must finish by `deadline`.
     func arm(socket: Int32, until deadline: ContinuousClock.Instant) {
-        _ = (socket, deadline) // DISABLED
+        state.withLock { $0.socket = socket; $0.deadline = deadline }
     }
 
     /// The writes finished: the socket may now be closed by its owner.
