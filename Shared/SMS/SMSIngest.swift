@@ -26,6 +26,9 @@ public struct SMSIngest: Sendable {
         queues = QueueInspector(url: runtime.configuration.amqpURL)
     }
 
+    /// The largest body an SMS route accepts: a media upload of the maximum size in its multipart wrapping.
+    public var largestBodyBytes: Int { configuration.mediaMaxBytes + 64 * 1024 }
+
     public func addRoutes<Context: RequestContext & RequestIDCarrying>(to router: Router<Context>) {
         router.post("/messages") { request, context in try await submit(request, requestID: context.requestID) }
         router.get("/messages") { request, _ in try await list(request) }

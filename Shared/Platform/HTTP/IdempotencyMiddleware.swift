@@ -1,20 +1,38 @@
 import Foundation
 import HTTPTypes
 import Hummingbird
+import Logging
 import NIOCore
 import Redis
 
 /// `Idempotency-Key` on POST: the first response for a (principal, key) is kept in Redis for
 /// 24 hours and answered again, status and body, to every repeat, with no second effect.
-/// A repeat that arrives while the first is still running gets a 409; a first attempt that
-/// failed with a 5xx is forgotten, so the client can retry it.
+///
+/// - A key belongs to a principal (the caller; anonymous callers share one scope) and to one
+///   request: its fingerprint (SHA-256 of method, path and body). The same key with another
+///   request is a 422 `idempotency_key_reused`, never the first request's answer.
+/// - While the first request runs, its key is claimed for at most ``inFlightSeconds``; a
+///   repeat meanwhile gets 409 `idempotency_key_in_use` with `Retry-After`. A claim whose
+///   request died with its process frees itself after that minute, not after 24 hours.
+/// - Only 2xx and 3xx answers are kept: after a 4xx or 5xx the client may fix the request or
+///   retry it under the same key.
+/// - Keeping the answer is best effort: once the work is done, a Redis failure while saving it
+///   is logged and the client still gets its 2xx (the claim then lapses after the minute).
 public struct IdempotencyMiddleware<Context: RequestContext>: RouterMiddleware {
     let redis: RedisClient
     let principal: @Sendable (Request, Context) -> String
+    let maxBodyBytes: Int
+    let logger: Logger
     static var ttlSeconds: Int { 86_400 }
+    static var inFlightSeconds: Int { 60 }
 
-    public init(redis: RedisClient, principal: @escaping @Sendable (Request, Context) -> String = { _, _ in "public" }) {
+    /// `maxBodyBytes`: the body is read before the handler runs, to fingerprint it; a larger one
+    /// sent with a key is a 413 (set it to the largest body any POST route accepts).
+    public init(redis: RedisClient, maxBodyBytes: Int, logger: Logger,
+                principal: @escaping @Sendable (Request, Context) -> String = { _, _ in "anonymous" }) {
         self.redis = redis
+        self.maxBodyBytes = maxBodyBytes
+        self.logger = logger
         self.principal = principal
     }
 
@@ -23,57 +41,85 @@ public struct IdempotencyMiddleware<Context: RequestContext>: RouterMiddleware {
         guard !key.isEmpty, key.utf8.count <= 255, key.unicodeScalars.allSatisfy({ $0.value >= 32 && $0.value < 127 }) else {
             throw APIError.badRequest("invalid_idempotency_key", "Idempotency-Key must be 1 to 255 printable ASCII characters", field: "Idempotency-Key")
         }
-        let storageKey = "idem:\(principal(request, context)):\(key)"
-        let claimed = try await redis.send("SET", storageKey, "pending", "NX", "EX", Self.ttlSeconds)
-        if claimed.isNull {
-            let stored = try await redis.send("GET", storageKey)
-            guard let bytes = stored.bytes, let replay = StoredResponse(bytes) else {
-                throw APIError(.conflict, code: "idempotency_key_in_use", message: "a request with this Idempotency-Key is still being processed",
-                               headers: [.retryAfter: "1"])
-            }
-            var response = Response(status: .init(code: replay.status), headers: [.contentType: replay.contentType],
-                                    body: .init(byteBuffer: ByteBuffer(bytes: replay.body)))
-            response.headers[.idempotentReplayed] = "true"
-            return response
-        }
+        var request = request
+        let body: ByteBuffer
         do {
-            let response = try await next(request, context)
-            guard response.status.code < 500 else {
-                _ = try? await redis.send("DEL", storageKey)
-                return response
-            }
-            let body = try await response.body.collected()
-            let stored = StoredResponse(status: response.status.code, contentType: response.headers[.contentType] ?? "application/json", body: body)
-            try await redis.send("SET", storageKey, stored.bytes, "EX", Self.ttlSeconds)
-            return Response(status: response.status, headers: response.headers, body: .init(byteBuffer: ByteBuffer(bytes: body)))
-        } catch let error as APIError where error.status.code < 500 {
-            // A 4xx is a response like any other: the same key keeps answering it.
-            let response = try error.response(from: request, context: context)
-            let body = try await response.body.collected()
-            try await redis.send("SET", storageKey, StoredResponse(status: error.status.code, contentType: "application/json; charset=utf-8", body: body).bytes,
-                                 "EX", Self.ttlSeconds)
-            throw error
+            body = try await request.collectBody(upTo: maxBodyBytes)
+        } catch is HTTPError {
+            throw APIError(.contentTooLarge, code: "payload_too_large", message: "a request with an Idempotency-Key may carry at most \(maxBodyBytes) bytes")
+        }
+        let fingerprint = SHA256Hex.of(Array("\(request.method.rawValue)\n\(request.uri.path)\n".utf8) + Array(body.readableBytesView))
+        let storageKey = "idem:\(principal(request, context)):\(key)"
+
+        let claim = Record(state: .pending, fingerprint: fingerprint)
+        let claimed = try await redis.send("SET", storageKey, claim.bytes, "NX", "EX", Self.inFlightSeconds)
+        if claimed.isNull {
+            return try await answerRepeat(of: storageKey, fingerprint: fingerprint)
+        }
+        let response: Response
+        do {
+            response = try await next(request, context)
         } catch {
+            // Nothing is kept for a failure (an APIError 4xx included): the key is free again.
             _ = try? await redis.send("DEL", storageKey)
             throw error
         }
+        guard response.status.code < 400 else {
+            _ = try? await redis.send("DEL", storageKey)
+            return response
+        }
+        let bytes = try await response.body.collected()
+        let kept = Record(state: .complete, fingerprint: fingerprint, status: response.status.code,
+                          contentType: response.headers[.contentType] ?? "application/json", body: Data(bytes))
+        do {
+            try await redis.send("SET", storageKey, kept.bytes, "EX", Self.ttlSeconds)
+        } catch {
+            logger.warning("could not keep the response of an Idempotency-Key; answering it anyway", metadata: ["error": "\(error)"])
+        }
+        return Response(status: response.status, headers: response.headers, body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
+    }
+
+    private func answerRepeat(of storageKey: String, fingerprint: String) async throws -> Response {
+        let stored = try await redis.send("GET", storageKey)
+        // Gone meanwhile (the first failed, or its claim lapsed): the client may simply retry.
+        guard let bytes = stored.bytes, let record = Record(bytes) else { throw Self.inUse }
+        if let kept = record.fingerprint, kept != fingerprint {
+            throw APIError(.unprocessableContent, code: "idempotency_key_reused",
+                           message: "this Idempotency-Key was used for a different request (method, path or body)")
+        }
+        guard record.state == .complete, let status = record.status else { throw Self.inUse }
+        var response = Response(status: .init(code: status), headers: [.contentType: record.contentType ?? "application/json"],
+                                body: .init(byteBuffer: ByteBuffer(bytes: record.body ?? Data())))
+        response.headers[.idempotentReplayed] = "true"
+        return response
+    }
+
+    static var inUse: APIError {
+        APIError(.conflict, code: "idempotency_key_in_use", message: "a request with this Idempotency-Key is still being processed",
+                 headers: [.retryAfter: "1"])
     }
 }
 
-/// A kept response: status, content type and body, as one JSON value in Redis.
-struct StoredResponse: Codable {
-    let status: Int
-    let contentType: String
-    let body: [UInt8]
+/// What Redis keeps under an Idempotency-Key: the claim of a request in flight, then its answer.
+struct Record: Codable {
+    enum State: String, Codable { case pending, complete }
+    var state: State
+    /// Nil only in records written before fingerprints existed.
+    var fingerprint: String?
+    var status: Int?
+    var contentType: String?
+    var body: Data?
 
-    init(status: Int, contentType: String, body: [UInt8]) {
+    init(state: State, fingerprint: String, status: Int? = nil, contentType: String? = nil, body: Data? = nil) {
+        self.state = state
+        self.fingerprint = fingerprint
         self.status = status
         self.contentType = contentType
         self.body = body
     }
 
     init?(_ bytes: [UInt8]) {
-        guard let value = try? JSONDecoder().decode(StoredResponse.self, from: Data(bytes)) else { return nil }
+        guard let value = try? JSONDecoder().decode(Record.self, from: Data(bytes)) else { return nil }
         self = value
     }
 
