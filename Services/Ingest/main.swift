@@ -11,13 +11,17 @@ import SMS
 
 let runtime = await ServiceRuntime.start(.ingest, queues: SMSQueues.all + EventsQueues.all)
 let sms = runtime.configured { try SMSIngest(runtime: runtime) }
+let authenticator = await runtime.configured { try await CallerAuthenticator(environment: runtime.configuration.environment) }
 let search = EventsSearch(runtime: runtime)
 
 let router = Router(context: APIRequestContext.self)
 router.add(middleware: RequestIDMiddleware())
 router.add(middleware: MetricsMiddleware())
 router.add(middleware: ErrorEnvelopeMiddleware())
-router.add(middleware: IdempotencyMiddleware(redis: runtime.redis, maxBodyBytes: sms.largestBodyBytes, logger: runtime.logger))
+router.add(middleware: AuthenticationMiddleware(authenticator: authenticator))
+router.add(middleware: IdempotencyMiddleware(redis: runtime.redis, maxBodyBytes: sms.largestBodyBytes, logger: runtime.logger) { _, context in
+    context.principal?.description ?? "anonymous"
+})
 runtime.operationsRoutes.add(to: router, jsonMetrics: sms.metricsJSON)
 OpenAPIDocument(environment: runtime.configuration.environment, logger: runtime.logger).add(to: router)
 sms.addRoutes(to: router)

@@ -79,9 +79,22 @@ public struct ServiceRuntime: Sendable {
         do {
             return try make()
         } catch {
-            FileHandle.standardError.write(Data("\(configuration.service.rawValue): \(error)\n".utf8))
-            exit(78)  // EX_CONFIG
+            refuseToStart(error)
         }
+    }
+
+    /// The same for a part whose making is asynchronous.
+    public func configured<Part>(_ make: () async throws -> Part) async -> Part {
+        do {
+            return try await make()
+        } catch {
+            refuseToStart(error)
+        }
+    }
+
+    private func refuseToStart(_ error: any Error) -> Never {
+        FileHandle.standardError.write(Data("\(configuration.service.rawValue): \(error)\n".utf8))
+        exit(78)  // EX_CONFIG
     }
 
     /// A consumer service for one handler, retrying and dead-lettering through this bus.

@@ -15,24 +15,7 @@ struct DeadLetterReplayTests {
 
     /// Runs the CLI and collects its output on a Dispatch thread, not on the cooperative pool.
     func switchyard(_ arguments: String...) async throws -> (status: Int32, output: String) {
-        try await withCheckedThrowingContinuation { continuation in
-            DispatchQueue.global().async {
-                let process = Process()
-                process.executableURL = ServiceProcess.binaries.appendingPathComponent("switchyard")
-                process.arguments = arguments
-                let pipe = Pipe()
-                process.standardOutput = pipe
-                process.standardError = pipe
-                do {
-                    try process.run()
-                    let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-                    process.waitUntilExit()
-                    continuation.resume(returning: (process.terminationStatus, output))
-                } catch {
-                    continuation.resume(throwing: error)
-                }
-            }
-        }
+        try await SwitchyardCLI.run(arguments)
     }
 
     func deadLetter(_ body: String, on connection: AMQPConnection) throws {

@@ -3,10 +3,12 @@ import Logging
 import NIOCore
 
 /// The request context of ingest's API: Hummingbird's core context plus the request id, which
-/// handlers copy into every message they publish so one id follows the work through all stages.
-public struct APIRequestContext: RequestContext, RequestIDCarrying {
+/// handlers copy into every message they publish so one id follows the work through all stages,
+/// and the caller, when the request named one (``AuthenticationMiddleware``).
+public struct APIRequestContext: RequestContext, RequestIDCarrying, PrincipalCarrying {
     public var coreContext: CoreRequestContextStorage
     public var requestID: String?
+    public var principal: Principal?
 
     public init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)
