@@ -106,12 +106,25 @@ public struct SMSMessageView: Decodable, Sendable, JSONWritable {
         from = try row.decode("from")
         to = try row.decode("to")
         message = try row.decode("message")
-        status = SMSStatus(rawValue: try row.decode("status")) ?? .stored
+        // A value this code does not know means the schema and the code disagree (a newer
+        // migration, a hand edit): fail loudly rather than show the message as something it is not.
+        let statusText: String = try row.decode("status")
+        guard let status = SMSStatus(rawValue: statusText) else {
+            throw PostgresError(.decoding, "sms_messages.status has the unknown value \"\(statusText)\"")
+        }
+        self.status = status
         receivedAt = try row.decode("received_at")
         storedAt = try row.decodeIfPresent("stored_at")
         processedAt = try row.decodeIfPresent("processed_at")
         segments = try row.decodeIfPresent("segments")
-        encoding = try row.decodeIfPresent("encoding", as: String.self).flatMap(SMSEncoding.init(rawValue:))
+        if let encodingText = try row.decodeIfPresent("encoding", as: String.self) {
+            guard let encoding = SMSEncoding(rawValue: encodingText) else {
+                throw PostgresError(.decoding, "sms_messages.encoding has the unknown value \"\(encodingText)\"")
+            }
+            self.encoding = encoding
+        } else {
+            encoding = nil
+        }
         self.media = media
     }
 
