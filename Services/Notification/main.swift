@@ -1,4 +1,5 @@
-// notification: delivers signed webhooks (and email over SMTP), retrying with growing delays.
+// notification: delivers signed webhooks, retrying with growing delays (email over SMTP comes
+// with the exports workload).
 //
 //   RabbitMQ [sms.notify] --> notification --signed POST--> client callback URLs
 import Platform

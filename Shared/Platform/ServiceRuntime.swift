@@ -119,9 +119,12 @@ public struct ServiceRuntime: Sendable {
                                                                    serverName: "switchyard-\(configuration.service.rawValue)"),
                               logger: logger)
         // Shut down in reverse order: the workers stop taking messages first, the HTTP server
-        // (health and metrics) last. Past 8 s, whatever still runs is cancelled, so the
-        // process exits within Kubernetes' default 10 s grace period.
-        // The readiness probe first: it runs until the very end, after the HTTP server stopped.
+        // (health and metrics) next, the readiness probe last. Past 8 s, whatever still runs is
+        // cancelled. The closes that follow are quick when the servers answer; a publish still
+        // waiting for its confirm can hold the bus for the rest of its 10 s deadline, which may
+        // outlast Kubernetes' default 10 s grace period: the SIGKILL then loses nothing (the
+        // broker redelivers what was unacked, and the caller of an unconfirmed publish has had
+        // no 2xx).
         var group = ServiceGroupConfiguration(services: [readiness, app] + services, gracefulShutdownSignals: [.sigterm, .sigint],
                                               logger: logger)
         group.maximumGracefulShutdownDuration = .seconds(8)
