@@ -1,9 +1,14 @@
 import Foundation
 import Platform
+import Postgres
 
 /// One event in a `/search` answer: dates `YYYY-MM-DD`, times `HH:MM:SS` (UTC), prices the
 /// lowest and highest zone price (null when the plan has no zones).
-struct SearchResult: Encodable, Sendable {
+///
+/// Written with ``JSONWriter``, not `JSONEncoder`: a wide window answers tens of thousands of
+/// events, and `JSONEncoder` (a tree of boxed values, then the bytes) took most of a miss's
+/// time. The keys are in sorted order, as `JSONEnvelope.encoder` wrote them before.
+struct SearchResult: Sendable, JSONWritable {
     let id: UUID
     let title: String
     let startsAt: Date
@@ -11,29 +16,43 @@ struct SearchResult: Encodable, Sendable {
     let minPrice: Double?
     let maxPrice: Double?
 
-    enum CodingKeys: String, CodingKey {
-        case id, title
-        case startDate = "start_date", startTime = "start_time", endDate = "end_date", endTime = "end_time"
-        case minPrice = "min_price", maxPrice = "max_price"
+    func write(to json: inout JSONWriter) {
+        var start: [UInt8] = []
+        var end: [UInt8] = []
+        start.reserveCapacity(20)
+        end.reserveCapacity(20)
+        PostgresTimestamp.write(startsAt, fractionDigits: 0, into: &start)  // 2021-06-30T21:00:00Z
+        PostgresTimestamp.write(endsAt, fractionDigits: 0, into: &end)
+        json.object { json in
+            json.key("end_date"); json.string(String(decoding: end[0..<10], as: UTF8.self))
+            json.key("end_time"); json.string(String(decoding: end[11..<19], as: UTF8.self))
+            json.key("id"); json.uuid(id)
+            json.key("max_price"); Self.price(maxPrice, into: &json)
+            json.key("min_price"); Self.price(minPrice, into: &json)
+            json.key("start_date"); json.string(String(decoding: start[0..<10], as: UTF8.self))
+            json.key("start_time"); json.string(String(decoding: start[11..<19], as: UTF8.self))
+            json.key("title"); json.string(title)
+        }
     }
 
-    func encode(to encoder: any Encoder) throws {
-        var container = encoder.container(keyedBy: CodingKeys.self)
-        let start = Self.split(startsAt)
-        let end = Self.split(endsAt)
-        try container.encode(id.uuidString.lowercased(), forKey: .id)
-        try container.encode(title, forKey: .title)
-        try container.encode(start.date, forKey: .startDate)
-        try container.encode(start.time, forKey: .startTime)
-        try container.encode(end.date, forKey: .endDate)
-        try container.encode(end.time, forKey: .endTime)
-        try container.encode(minPrice, forKey: .minPrice)
-        try container.encode(maxPrice, forKey: .maxPrice)
+    /// A JSON number as `JSONEncoder` wrote it: `25` for 25.0, `12.5` for 12.5.
+    static func price(_ value: Double?, into json: inout JSONWriter) {
+        guard let value else { return json.null() }
+        if value == value.rounded(), abs(value) < 1e15 {
+            json.raw(Array(String(Int64(value)).utf8))
+        } else {
+            json.raw(Array("\(value)".utf8))
+        }
     }
+}
 
-    /// `2021-06-30T21:00:00.000Z` -> ("2021-06-30", "21:00:00").
-    static func split(_ date: Date) -> (date: String, time: String) {
-        let text = RFC3339.format(date)
-        return (String(text.prefix(10)), String(text.dropFirst(11).prefix(8)))
+/// `{"events": [...]}`, the `data` of a `/search` answer.
+struct SearchAnswer: JSONWritable {
+    let events: [SearchResult]
+
+    func write(to json: inout JSONWriter) {
+        json.object { json in
+            json.key("events"); json.array(events)
+        }
     }
 }
