@@ -75,17 +75,7 @@ public enum EventsRepository {
     static func searchEnvelope(startsAt: Date?, endsAt: Date?, on connection: PostgresConnection) throws -> [UInt8] {
         let (sql, parameters) = searchQuery(startsAt: startsAt, endsAt: endsAt)
         let rows = try connection.query(sql, parameters)
-        let events = try rows.map { row in
-            SearchResult(id: try row.decode("id"), title: try row.decode("title"), startsAt: try row.decode("starts_at"),
-                         endsAt: try row.decode("ends_at"), minPrice: try row.decodeIfPresent("min_price"),
-                         maxPrice: try row.decodeIfPresent("max_price"))
-        }
-        var json = JSONWriter(capacity: 64 + events.count * 200)
-        json.object { json in
-            json.key("data"); json.value(SearchAnswer(events: events))
-            json.key("error"); json.null()
-        }
-        return json.bytes
+        return SearchResultJSON.envelope(rows)
     }
 
     /// The SQL of a search and its parameters (the plan test explains exactly this).
@@ -105,7 +95,7 @@ public enum EventsRepository {
             conditions.append("ends_at <= $\(parameters.count)")
         }
         return ("""
-            SELECT id, title, starts_at, ends_at, min_price::float8 AS min_price, max_price::float8 AS max_price
+            SELECT id, title, starts_at, ends_at, min_price::float8, max_price::float8
             FROM events WHERE \(conditions.joined(separator: " AND ")) ORDER BY starts_at, id
             """, parameters)
     }
