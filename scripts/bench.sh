@@ -4,7 +4,7 @@
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
 cd "$SWITCHYARD_ROOT"
-"$SWITCHYARD_ROOT/scripts/install-deps.sh"
+"$SWITCHYARD_ROOT/scripts/install-deps.sh" bench
 "$SWITCHYARD_ROOT/scripts/servers.sh" start >/dev/null
 
 log "building (release)"
@@ -15,7 +15,8 @@ gcc -O2 -o "$RUN_DIR/amqp_publish_loop" Benchmarks/c/amqp_publish_loop.c $(pkg-c
 MESSAGES="${BENCH_MESSAGES:-20000}"
 REQUESTS="${BENCH_REQUESTS:-100000}"
 rows=()
-row() { rows+=("$(printf '%-76s %12s %12s %7s' "$1" "$2" "$3" "$(python3 -c "print(f'{$2/$3:.2f}')")")"); }
+# A row of the table; a fourth argument is the goal and its verdict, printed after the ratio.
+row() { rows+=("$(printf '%-76s %12s %12s %7s  %s' "$1" "$2" "$3" "$(python3 -c "print(f'{$2/$3:.2f}')")" "${4:-}")"); }
 
 log "AMQP: $MESSAGES persistent messages with confirms, quorum queue (best of 3 each)"
 best_swift=0; best_c=0
@@ -128,6 +129,8 @@ feed_note="$(du -m "$RUN_DIR/bench-feed/big.xml" | cut -f1) MB document stored i
 rm -rf "$RUN_DIR/bench-feed"
 # The same document on every poll: it must cost its download and hash, nothing else.
 source Benchmarks/feed_same_document.sh
+# /search over a million stored events and 12,000 distinct windows, closed and open loop.
+source Benchmarks/search_history.sh
 
 printf '\n%-76s %12s %12s %7s\n' "benchmark" "switchyard" "baseline" "ratio"
 printf '%s\n' "${rows[@]}"
@@ -138,3 +141,4 @@ echo
 printf 'SMS pipeline, sustained: %s\n' "$pipeline_note"
 printf 'Events feed, 100,000 plans x 20 zones: %s\n' "$feed_note"
 printf 'Events feed, the same document every second: %s\n' "$same_note"
+printf '/search, distinct windows, %s\n' "${search_notes[@]}"
