@@ -4,7 +4,7 @@
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
 cd "$SWITCHYARD_ROOT"
-"$SWITCHYARD_ROOT/scripts/install-deps.sh"
+"$SWITCHYARD_ROOT/scripts/install-deps.sh" bench
 "$SWITCHYARD_ROOT/scripts/servers.sh" start >/dev/null
 
 log "building (release)"
@@ -15,7 +15,8 @@ gcc -O2 -o "$RUN_DIR/amqp_publish_loop" Benchmarks/c/amqp_publish_loop.c $(pkg-c
 MESSAGES="${BENCH_MESSAGES:-20000}"
 REQUESTS="${BENCH_REQUESTS:-100000}"
 rows=()
-row() { rows+=("$(printf '%-76s %12s %12s %7s' "$1" "$2" "$3" "$(python3 -c "print(f'{$2/$3:.2f}')")")"); }
+# A row of the table; a fourth argument is the goal and its verdict, printed after the ratio.
+row() { rows+=("$(printf '%-76s %12s %12s %7s  %s' "$1" "$2" "$3" "$(python3 -c "print(f'{$2/$3:.2f}')")" "${4:-}")"); }
 
 log "AMQP: $MESSAGES persistent messages with confirms, quorum queue (best of 3 each)"
 best_swift=0; best_c=0
@@ -38,7 +39,7 @@ BIN="$(swift build -c release --show-bin-path)"
 export DATABASE_URL="postgres://switchyard@127.0.0.1:$PG_PORT/switchyard_bench" LOG_LEVEL=error
 export AMQP_URL="amqp://guest:guest@127.0.0.1:$AMQP_PORT/switchyard_bench"
 export REDIS_URL="redis://127.0.0.1:$REDIS_PORT/2"
-psql -q -h 127.0.0.1 -p "$PG_PORT" -U switchyard switchyard_bench -c "DROP TABLE IF EXISTS sms_message_media, sms_messages, sms_stats, media, events, processed_messages, schema_migrations CASCADE; DROP TYPE IF EXISTS sms_status" 2>/dev/null
+psql -q -h 127.0.0.1 -p "$PG_PORT" -U switchyard switchyard_bench -c "DROP TABLE IF EXISTS sms_message_media, sms_messages, sms_stats, media, events, events_feed_fence, processed_messages, schema_migrations CASCADE; DROP TYPE IF EXISTS sms_status" 2>/dev/null
 flush_redis() { redis-cli -h 127.0.0.1 -p "$REDIS_PORT" -n 2 FLUSHDB >/dev/null; }
 flush_redis
 pids=()
@@ -128,6 +129,8 @@ feed_note="$(du -m "$RUN_DIR/bench-feed/big.xml" | cut -f1) MB document stored i
 rm -rf "$RUN_DIR/bench-feed"
 # The same document on every poll: it must cost its download and hash, nothing else.
 source Benchmarks/feed_same_document.sh
+# /search over a million stored events and 12,000 distinct windows, closed and open loop.
+source Benchmarks/search_history.sh
 
 printf '\n%-76s %12s %12s %7s\n' "benchmark" "switchyard" "baseline" "ratio"
 printf '%s\n' "${rows[@]}"
@@ -138,3 +141,4 @@ echo
 printf 'SMS pipeline, sustained: %s\n' "$pipeline_note"
 printf 'Events feed, 100,000 plans x 20 zones: %s\n' "$feed_note"
 printf 'Events feed, the same document every second: %s\n' "$same_note"
+printf '/search, distinct windows, %s\n' "${search_notes[@]}"

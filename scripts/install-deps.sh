@@ -24,3 +24,9 @@ if ! python3 -c 'import check_jsonschema, kubernetes_validate' 2>/dev/null; then
   log "installing check-jsonschema and kubernetes-validate from PyPI"
   python3 -m pip install -q check-jsonschema kubernetes-validate >/dev/null 2>&1 || log "pip install failed: 'make lint' will not run"
 fi
+# matplotlib, for the latency plot of `make bench` only (`install-deps.sh bench`): the rest of
+# the project does not need it, and it is large.
+if [ "${1:-}" = bench ] && ! python3 -c 'import matplotlib' 2>/dev/null; then
+  log "installing matplotlib from PyPI"
+  python3 -m pip install -q matplotlib >/dev/null 2>&1 || die "pip install matplotlib failed: make bench draws its plot with it"
+fi

@@ -7,7 +7,8 @@ import Foundation
 @main
 struct Bench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "switchyard-bench",
-                                                    subcommands: [AMQPPublish.self, RedisCommands.self, SMSPipeline.self])
+                                                    subcommands: [AMQPPublish.self, RedisCommands.self, SMSPipeline.self,
+                                                                  SearchOpenLoop.self])
 }
 
 extension Duration {

@@ -11,8 +11,8 @@ import SMS
 
 let runtime = await ServiceRuntime.start(.ingest, queues: SMSQueues.all + EventsQueues.all)
 let sms = runtime.configured { try SMSIngest(runtime: runtime) }
+let search = runtime.configured { try EventsSearch(runtime: runtime) }
 let authenticator = await runtime.configured { try await CallerAuthenticator(environment: runtime.configuration.environment) }
-let search = EventsSearch(runtime: runtime)
 
 let router = Router(context: APIRequestContext.self)
 router.add(middleware: RequestIDMiddleware())

@@ -7,13 +7,26 @@ import Postgres
 /// ingest's part of the events workload: `GET /search`, from PostgreSQL through the Redis
 /// response cache, with an ETag so that an unchanged answer costs a 304. The provider is
 /// never on this path: whatever it does, search answers from what was stored.
+///
+/// A miss (a window not asked since the last feed change) runs one query on a pool of its own
+/// (`SEARCH_POOL_SIZE` connections, each statement cut at `SEARCH_STATEMENT_TIMEOUT`): a flood
+/// of distinct windows then waits for those connections, never for the ones the rest of
+/// ingest reads with, and a pathological window gives its connection back within the
+/// timeout, answered 503 with `Retry-After` like any database that cannot serve now.
+/// Identical misses in one process run the query once (``SingleFlight``).
 public struct EventsSearch: Sendable {
     let database: PostgresPool
     let cache: VersionedCache
+    let flights = SingleFlight<[UInt8]>()
 
-    public init(runtime: ServiceRuntime) {
-        database = runtime.database
-        cache = SearchCache.make(redis: runtime.redis)
+    public init(runtime: ServiceRuntime) throws {
+        let environment = runtime.configuration.environment
+        let size = try environment.int("SEARCH_POOL_SIZE", default: 4, in: 1...64)
+        let timeout = try environment.duration("SEARCH_STATEMENT_TIMEOUT", default: .seconds(2))
+        let shared = try environment.oneOf("SEARCH_SHARED_CACHE", default: "on", allowed: ["on", "off"])
+        database = PostgresPool(url: runtime.configuration.databaseURL, size: size, applicationName: "switchyard-ingest-search",
+                                statementTimeout: timeout, maxWait: runtime.configuration.databasePoolWait)
+        cache = SearchCache.make(redis: runtime.redis, sharesAnswers: shared == "on")
     }
 
     public func addRoutes<Context: RequestContext>(to router: Router<Context>) {
@@ -30,21 +43,40 @@ public struct EventsSearch: Sendable {
         let key = "\(startsAt.map { String($0.timeIntervalSince1970) } ?? "")|\(endsAt.map { String($0.timeIntervalSince1970) } ?? "")"
         let (version, cached) = try await cache.lookup(query: key)
         // The cache keeps "<etag>\n<body>", so a hit costs no hashing.
-        let etag: String
-        let body: [UInt8]
-        if let cached, let newline = cached.firstIndex(of: UInt8(ascii: "\n")) {
-            etag = String(decoding: cached[..<newline], as: UTF8.self)
-            body = Array(cached[(newline + 1)...])
+        let entry: [UInt8]
+        if let cached {
+            entry = cached
         } else {
-            let events = try await database.withConnection { try EventsRepository.search(startsAt: startsAt, endsAt: endsAt, on: $0) }
-            body = try JSONEnvelope.bytes(["events": events])
-            etag = "\"\(SHA256Hex.of(body).prefix(32))\""
-            try? await cache.store(Array(etag.utf8) + [UInt8(ascii: "\n")] + body, query: key, version: version)
+            entry = try await flights.run("\(version)|\(key)") { [database, cache] in
+                let entry = try await Self.answer(startsAt: startsAt, endsAt: endsAt, database: database)
+                cache.storeLocally(entry, query: key, version: version)
+                // Shared with the other processes without making this answer wait for Redis.
+                if cache.sharesAnswers { Task { try? await cache.store(entry, query: key, version: version) } }
+                return entry
+            }.value
         }
+        guard let newline = entry.firstIndex(of: UInt8(ascii: "\n")) else { throw APIError(.internalServerError, code: "internal_error", message: "a cached answer has no ETag") }
+        let etag = String(decoding: entry[..<newline], as: UTF8.self)
         if let match = request.headers[.ifNoneMatch], match.split(separator: ",").contains(where: { $0.trimmingCharacters(in: .whitespaces) == etag }) {
             return Response(status: .notModified, headers: [.eTag: etag])
         }
-        return JSONEnvelope.response(bytes: body, headers: [.eTag: etag, .cacheControl: "no-cache"])
+        // Straight from the cached entry into the response's buffer: one copy of a large answer.
+        return Response(status: .ok, headers: [.contentType: "application/json; charset=utf-8", .eTag: etag, .cacheControl: "no-cache"],
+                        body: .init(byteBuffer: ByteBuffer(bytes: entry[(newline + 1)...])))
+    }
+
+    /// "<etag>\n<envelope>" for a window, from the database: query, encoding and hashing all on
+    /// the pool's thread. A statement cut by the search timeout is an outage of the database
+    /// as far as the client is concerned (503, come back later), not a defect (500).
+    static func answer(startsAt: Date?, endsAt: Date?, database: PostgresPool) async throws -> [UInt8] {
+        do {
+            return try await database.withConnection { connection in
+                let body = try EventsRepository.searchEnvelope(startsAt: startsAt, endsAt: endsAt, on: connection)
+                return Array("\"\(SHA256Hex.of(body).prefix(32))\"\n".utf8) + body
+            }
+        } catch let error as PostgresError where error.sqlState == "57014" {
+            throw DependencyOutage(dependency: "database", detail: "a search ran past SEARCH_STATEMENT_TIMEOUT: \(error)")
+        }
     }
 
     /// An RFC 3339 date-time; without an offset it is UTC. Calendar-checked.

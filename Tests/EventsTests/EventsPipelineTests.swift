@@ -28,7 +28,7 @@ final class TestProvider: Sendable {
     let mostInFlight = Atomic<Int>(0)
     let port: Int
 
-    init(port: Int = 18690) { self.port = port }
+    init(port: Int = TestServers.port(18690)) { self.port = port }
 
     func start() async throws -> Task<Void, any Error> {
         let router = Router()
@@ -100,7 +100,7 @@ actor EventsEnvironment {
     static let shared = EventsEnvironment()
     /// A vhost of the suite's own: the SMS suites' storage also consumes `events.store`, and
     /// tests here count the batches their own storage took.
-    static let amqpURL = TestServers.amqpURL(virtualHost: "switchyard_test_events")
+    static let amqpURL = TestServers.amqpURL(virtualHost: TestServers.virtualHost + "_events")
     static let batchBytes = 256 << 10
     static let maxPlanBytes = 1 << 20
     let provider = TestProvider()
@@ -119,7 +119,7 @@ actor EventsEnvironment {
                            "PROVIDER_TIMEOUT": "1s", "PROVIDER_ATTEMPTS": "1",
                            "PROVIDER_BATCH_BYTES": "\(Self.batchBytes)", "PROVIDER_MAX_PLAN_BYTES": "\(Self.maxPlanBytes)"]
         for (index, name) in ["ingest", "storage", "processing"].enumerated() {
-            services.append(try ServiceProcess(name, port: 18700 + index, environment: environment))
+            services.append(try ServiceProcess(name, port: TestServers.port(18700 + index), environment: environment))
         }
         for service in services { try await service.waitUntilReady() }
         // A clean table, and a fresh cache version, as after any write. The poller must forget
@@ -153,7 +153,7 @@ actor EventsEnvironment {
 
 @Suite("Events: unreliable provider to fast /search", .serialized)
 struct EventsPipelineTests {
-    static let base = "http://127.0.0.1:18700"
+    static let base = "http://127.0.0.1:\(TestServers.port(18700))"
     let samples = FeedParserTests.samples
 
     func sample(_ n: Int) throws -> [UInt8] { Array(try Data(contentsOf: samples.appendingPathComponent("response_\(n).xml"))) }
@@ -176,8 +176,8 @@ struct EventsPipelineTests {
     }
 
     /// processing's metrics port (the poller's counters).
-    static let processingPort = 18702
-    static let storagePort = 18701
+    static let processingPort = TestServers.port(18702)
+    static let storagePort = TestServers.port(18701)
 
     func rows(_ sql: String, _ parameters: [any PostgresEncodable] = []) async throws -> [PostgresRow] {
         try await EventsEnvironment.shared.database.query(sql, parameters)
@@ -509,7 +509,7 @@ struct EventsPipelineTests {
     @Test func aLongPollKeepsItsLease() async throws {
         let environment = EventsEnvironment.shared
         try await environment.start()
-        let provider = TestProvider(port: 18691)
+        let provider = TestProvider(port: TestServers.port(18691))
         let server = try await provider.start()
         let run = TestServers.unique("lease")
         let document = Self.document(Self.basePlan(run, (0..<20).map { Self.plan("\($0)") }.joined()))
@@ -518,7 +518,7 @@ struct EventsPipelineTests {
                                     "PROVIDER_TIMEOUT": "30s", "PROVIDER_ATTEMPTS": "1"]
         var replicas: [ServiceProcess] = []
         do {
-            for port in [18710, 18711] { replicas.append(try ServiceProcess("processing", port: port, environment: environmentVariables)) }
+            for port in [18710, 18711].map(TestServers.port) { replicas.append(try ServiceProcess("processing", port: port, environment: environmentVariables)) }
             for replica in replicas { try await replica.waitUntilReady() }
             try await provider.waitForRequests(3, timeout: .seconds(90))  // two whole polls, the third under way
         } catch {

@@ -12,6 +12,17 @@ public enum TestServers {
     public static var amqpURL: String {
         ProcessInfo.processInfo.environment["TEST_AMQP_URL"] ?? "amqp://guest:guest@127.0.0.1:5672/switchyard_test"
     }
+    /// The test vhost's name (`switchyard_test` unless `TEST_AMQP_URL` names another): suites
+    /// that need a vhost of their own name it after this one, so two checkouts that test at
+    /// once on one broker, each with its own `TEST_AMQP_URL`, never share queues.
+    public static var virtualHost: String {
+        String(amqpURL.split(separator: "/", omittingEmptySubsequences: false).last ?? "switchyard_test")
+    }
+    /// A port for a test to listen on or start a service on: `base` plus `TEST_PORT_OFFSET`
+    /// (default 0), so that two checkouts can run the suites that use it at the same time.
+    public static func port(_ base: Int) -> Int {
+        base + (Int(ProcessInfo.processInfo.environment["TEST_PORT_OFFSET"] ?? "") ?? 0)
+    }
     /// A vhost nothing else uses, for services that must not take real work (a broken one).
     public static var isolatedAMQPURL: String { amqpURL(virtualHost: "switchyard_isolated") }
     /// A vhost whose connections a test may drop all at once without touching other suites,

@@ -17,6 +17,11 @@ public struct DependencyOutage: Error, CustomStringConvertible, Sendable {
 
     public var description: String { "\(dependency) unavailable: \(detail)" }
 
+    public init(dependency: String, detail: String) {
+        self.dependency = dependency
+        self.detail = detail
+    }
+
     /// The outage `error` stands for, or nil when it is not one.
     public static func of(_ error: any Error) -> DependencyOutage? {
         switch error {

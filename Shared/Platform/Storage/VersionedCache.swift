@@ -12,15 +12,20 @@ public struct VersionedCache: Sendable {
     let prefix: String
     let ttlSeconds: Int
     let local: LocalLayer?
+    /// Whether answers are also kept in Redis, for the other processes (see `init`).
+    public let sharesAnswers: Bool
 
     /// With `localFreshness`, each process also keeps answers in memory and asks Redis for the
     /// version at most that often, so a hot answer costs no round trip at all; new data then
-    /// shows within `localFreshness` instead of at once.
-    public init(redis: RedisClient, prefix: String, ttlSeconds: Int, localFreshness: Duration? = nil) {
+    /// shows within `localFreshness` instead of at once. With a local layer, `sharesAnswers`
+    /// false keeps answers in this process only: Redis then holds just the version, and a
+    /// local miss costs no Redis round trip and no write.
+    public init(redis: RedisClient, prefix: String, ttlSeconds: Int, localFreshness: Duration? = nil, sharesAnswers: Bool = true) {
         self.redis = redis
         self.prefix = prefix
         self.ttlSeconds = ttlSeconds
         self.local = localFreshness.map(LocalLayer.init)
+        self.sharesAnswers = sharesAnswers || localFreshness == nil
     }
 
     var versionKey: String { "\(prefix):version" }
@@ -35,6 +40,7 @@ public struct VersionedCache: Sendable {
         if let local {
             let version = try await local.version { try await redis.send("GET", versionKey).string ?? "0" }
             if let body = local.get(query, version: version) { return (version, body) }
+            guard sharesAnswers else { return (version, nil) }
             let body = try await redis.send("GET", "\(prefix):\(version):\(query)").bytes
             if let body { local.put(body, query: query, version: version) }
             return (version, body)
@@ -45,7 +51,14 @@ public struct VersionedCache: Sendable {
 
     public func store(_ body: [UInt8], query: String, version: String) async throws {
         local?.put(body, query: query, version: version)
+        guard sharesAnswers else { return }
         try await redis.send("SET", "\(prefix):\(version):\(query)", body, "EX", ttlSeconds)
+    }
+
+    /// Keeps an answer in this process's layer at once (no-op without one); `store` then
+    /// shares it through Redis, which the caller need not wait for.
+    public func storeLocally(_ body: [UInt8], query: String, version: String) {
+        local?.put(body, query: query, version: version)
     }
 
     public func invalidate() async throws {

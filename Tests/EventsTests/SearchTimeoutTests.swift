@@ -1,0 +1,47 @@
+@testable import Events
+import Foundation
+import Logging
+import Platform
+import Postgres
+import TestSupport
+import Testing
+
+/// A search that runs past its statement timeout gives its connection back and is an outage
+/// to the client (503 with `Retry-After`, through ``DependencyOutage``), not a 500.
+@Suite("Events: /search statement timeout")
+struct SearchTimeoutTests {
+    static let logger = Logger(label: "test.events.timeout")
+
+    @Test func aSearchPastItsTimeoutIsADatabaseOutage() async throws {
+        let schema = "search_timeout_\(UUID().uuidString.prefix(8).lowercased())"
+        // One connection each, so that the session's search_path holds for what runs on it.
+        let holder = PostgresPool(url: TestServers.databaseURL, size: 1)
+        let search = PostgresPool(url: TestServers.databaseURL, size: 1, statementTimeout: .milliseconds(200))
+        defer { Task { await holder.close(); await search.close() } }
+        try await holder.execute("CREATE SCHEMA \(schema)")
+        try await holder.execute("SET search_path TO \(schema)")
+        try await search.execute("SET search_path TO \(schema)")
+        try await Migrator.bundled().migrate(holder, logger: Self.logger)
+        // A transaction that holds the table for 3 s: the search waits for its lock, as it
+        // would behind anything slow, until its own timeout cuts it.
+        let holding = Task {
+            try await holder.withTransaction { connection in
+                try connection.execute("LOCK TABLE events IN ACCESS EXCLUSIVE MODE")
+                try connection.execute("SELECT pg_sleep(3)")
+            }
+        }
+        try await Task.sleep(for: .milliseconds(500))
+        let started = ContinuousClock.now
+        var outage: DependencyOutage?
+        do {
+            _ = try await EventsSearch.answer(startsAt: nil, endsAt: Date(), database: search)
+        } catch {
+            outage = DependencyOutage.of(error)
+        }
+        let waited = ContinuousClock.now - started
+        try await holding.value
+        #expect(outage?.dependency == "database")
+        #expect(waited < .seconds(2), "given back at its timeout, not when the lock was released: \(waited)")
+        try await holder.execute("DROP SCHEMA \(schema) CASCADE")
+    }
+}
