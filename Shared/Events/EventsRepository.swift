@@ -72,10 +72,19 @@ public enum EventsRepository {
     /// partial index serves. Encoded here, on the pool's thread, while the rows are at hand:
     /// a wide window's answer takes milliseconds to write, which must not hold a thread of
     /// Swift's cooperative pool (two on this kind of machine) nor an event loop.
-    static func searchEnvelope(startsAt: Date?, endsAt: Date?, on connection: PostgresConnection) throws -> [UInt8] {
-        let (sql, parameters) = searchQuery(startsAt: startsAt, endsAt: endsAt)
+    ///
+    /// At most `maxEvents` events: a wider window throws ``SearchTooBroad`` (one row more is
+    /// read, to know), so that no request can make ingest hold the whole history in memory.
+    static func searchEnvelope(startsAt: Date?, endsAt: Date?, maxEvents: Int, on connection: PostgresConnection) throws -> [UInt8] {
+        let (sql, parameters) = searchQuery(startsAt: startsAt, endsAt: endsAt, limit: maxEvents + 1)
         let rows = try connection.query(sql, parameters)
+        guard rows.count <= maxEvents else { throw SearchTooBroad(maxEvents: maxEvents) }
         return SearchResultJSON.envelope(rows)
+    }
+
+    /// A window holding more events than one answer may carry.
+    struct SearchTooBroad: Error {
+        let maxEvents: Int
     }
 
     /// The SQL of a search and its parameters (the plan test explains exactly this).
@@ -85,7 +94,7 @@ public enum EventsRepository {
     /// both ends. Without it the scan ran from `starts_at` to the end of the history, which in
     /// a table that only grows is most of it: over 1,000,000 events a parallel sequential scan
     /// of 171 ms, against an index-only scan of 0.16 ms with it (README, Benchmarks).
-    static func searchQuery(startsAt: Date?, endsAt: Date?) -> (sql: String, parameters: [any PostgresEncodable]) {
+    static func searchQuery(startsAt: Date?, endsAt: Date?, limit: Int? = nil) -> (sql: String, parameters: [any PostgresEncodable]) {
         var conditions = ["ever_online"]
         var parameters: [any PostgresEncodable] = []
         if let startsAt { parameters.append(startsAt); conditions.append("starts_at >= $\(parameters.count)") }
@@ -94,9 +103,11 @@ public enum EventsRepository {
             conditions.append("starts_at <= $\(parameters.count)")
             conditions.append("ends_at <= $\(parameters.count)")
         }
+        var limitClause = ""
+        if let limit { parameters.append(limit); limitClause = " LIMIT $\(parameters.count)" }
         return ("""
             SELECT id, title, starts_at, ends_at, min_price::float8, max_price::float8
-            FROM events WHERE \(conditions.joined(separator: " AND ")) ORDER BY starts_at, id
+            FROM events WHERE \(conditions.joined(separator: " AND ")) ORDER BY starts_at, id\(limitClause)
             """, parameters)
     }
 }

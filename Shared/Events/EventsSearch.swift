@@ -18,12 +18,15 @@ public struct EventsSearch: Sendable {
     let database: PostgresPool
     let cache: VersionedCache
     let flights = SingleFlight<[UInt8]>()
+    /// The most events one answer carries (`SEARCH_MAX_EVENTS`); a wider window is a 422.
+    let maxEvents: Int
 
     public init(runtime: ServiceRuntime) throws {
         let environment = runtime.configuration.environment
         let size = try environment.int("SEARCH_POOL_SIZE", default: 4, in: 1...64)
         let timeout = try environment.duration("SEARCH_STATEMENT_TIMEOUT", default: .seconds(2))
         let shared = try environment.oneOf("SEARCH_SHARED_CACHE", default: "on", allowed: ["on", "off"])
+        maxEvents = try environment.int("SEARCH_MAX_EVENTS", default: 10_000, in: 1...1_000_000)
         database = PostgresPool(url: runtime.configuration.databaseURL, size: size, applicationName: "switchyard-ingest-search",
                                 statementTimeout: timeout, maxWait: runtime.configuration.databasePoolWait)
         cache = SearchCache.make(redis: runtime.redis, sharesAnswers: shared == "on")
@@ -47,8 +50,8 @@ public struct EventsSearch: Sendable {
         if let cached {
             entry = cached
         } else {
-            entry = try await flights.run("\(version)|\(key)") { [database, cache] in
-                let entry = try await Self.answer(startsAt: startsAt, endsAt: endsAt, database: database)
+            entry = try await flights.run("\(version)|\(key)") { [database, cache, maxEvents] in
+                let entry = try await Self.answer(startsAt: startsAt, endsAt: endsAt, maxEvents: maxEvents, database: database)
                 cache.storeLocally(entry, query: key, version: version)
                 // Shared with the other processes without making this answer wait for Redis.
                 if cache.sharesAnswers { Task { try? await cache.store(entry, query: key, version: version) } }
@@ -68,12 +71,15 @@ public struct EventsSearch: Sendable {
     /// "<etag>\n<envelope>" for a window, from the database: query, encoding and hashing all on
     /// the pool's thread. A statement cut by the search timeout is an outage of the database
     /// as far as the client is concerned (503, come back later), not a defect (500).
-    static func answer(startsAt: Date?, endsAt: Date?, database: PostgresPool) async throws -> [UInt8] {
+    static func answer(startsAt: Date?, endsAt: Date?, maxEvents: Int, database: PostgresPool) async throws -> [UInt8] {
         do {
             return try await database.withConnection { connection in
-                let body = try EventsRepository.searchEnvelope(startsAt: startsAt, endsAt: endsAt, on: connection)
+                let body = try EventsRepository.searchEnvelope(startsAt: startsAt, endsAt: endsAt, maxEvents: maxEvents, on: connection)
                 return Array("\"\(SHA256Hex.of(body).prefix(32))\"\n".utf8) + body
             }
+        } catch let tooBroad as EventsRepository.SearchTooBroad {
+            throw APIError(.unprocessableContent, code: "window_too_large",
+                           message: "more than \(tooBroad.maxEvents) events match; narrow the window (starts_at, ends_at)")
         } catch let error as PostgresError where error.sqlState == "57014" {
             throw DependencyOutage(dependency: "database", detail: "a search ran past SEARCH_STATEMENT_TIMEOUT: \(error)")
         }

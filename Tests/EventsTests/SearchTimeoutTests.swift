@@ -34,7 +34,7 @@ struct SearchTimeoutTests {
         let started = ContinuousClock.now
         var outage: DependencyOutage?
         do {
-            _ = try await EventsSearch.answer(startsAt: nil, endsAt: Date(), database: search)
+            _ = try await EventsSearch.answer(startsAt: nil, endsAt: Date(), maxEvents: 10_000, database: search)
         } catch {
             outage = DependencyOutage.of(error)
         }
@@ -43,5 +43,29 @@ struct SearchTimeoutTests {
         #expect(outage?.dependency == "database")
         #expect(waited < .seconds(2), "given back at its timeout, not when the lock was released: \(waited)")
         try await holder.execute("DROP SCHEMA \(schema) CASCADE")
+    }
+
+    /// A window holding more events than one answer may carry is a 422, read with one row more
+    /// than the cap: no window makes ingest hold the whole history (an open window over a
+    /// million events took 1.3 GB before).
+    @Test func aWindowWiderThanTheCapIs422() async throws {
+        let schema = "search_cap_\(UUID().uuidString.prefix(8).lowercased())"
+        let database = PostgresPool(url: TestServers.databaseURL, size: 1)
+        defer { Task { await database.close() } }
+        try await database.execute("CREATE SCHEMA \(schema)")
+        try await database.execute("SET search_path TO \(schema)")
+        try await Migrator.bundled().migrate(database, logger: Self.logger)
+        try await database.execute("""
+            INSERT INTO events (id, base_plan_id, plan_id, title, sell_mode, ever_online, starts_at, ends_at, min_price, max_price, zones, seen_at)
+            SELECT gen_random_uuid(), 'cap', g::text, 'Event ' || g, 'online', true, timestamptz '2021-01-01' + g * interval '1 hour',
+                   timestamptz '2021-01-01 00:30' + g * interval '1 hour', 10, 20, '[]', now()
+            FROM generate_series(1, 50) g
+            """)
+        let fits = try await EventsSearch.answer(startsAt: nil, endsAt: nil, maxEvents: 50, database: database)
+        #expect(String(decoding: fits, as: UTF8.self).components(separatedBy: "\"id\"").count - 1 == 50)
+        await #expect {
+            try await EventsSearch.answer(startsAt: nil, endsAt: nil, maxEvents: 49, database: database)
+        } throws: { ($0 as? APIError)?.code == "window_too_large" && ($0 as? APIError)?.status.code == 422 }
+        try await database.execute("DROP SCHEMA \(schema) CASCADE")
     }
 }
