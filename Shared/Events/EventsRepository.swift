@@ -67,6 +67,16 @@ public enum EventsRepository {
         return try connection.query("SELECT token FROM events_feed_fence WHERE provider = $1", [provider])[0].decode("token")
     }
 
+    /// Records that a document of `provider` fetched at `fetchedAt` is being applied, unless a
+    /// newer one was; returns the newest fetch time recorded. The fence row must exist and be
+    /// locked by this transaction (``raiseFence(provider:to:on:)`` does both).
+    static func raiseLatestDocument(provider: String, to fetchedAt: Date, on connection: PostgresConnection) throws -> Date {
+        try connection.query("""
+            UPDATE events_feed_fence SET latest_fetched_at = GREATEST(latest_fetched_at, $2::timestamptz)
+            WHERE provider = $1 RETURNING latest_fetched_at
+            """, [provider, PostgresTimestamp.format(fetchedAt)])[0].decode("latest_fetched_at")
+    }
+
     /// Searchable events starting at or after `startsAt` and ending at or before `endsAt`,
     /// by start then id, as the envelope's bytes. Only the bounds given go into the SQL, so the
     /// partial index serves. Encoded here, on the pool's thread, while the rows are at hand:

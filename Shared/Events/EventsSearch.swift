@@ -26,7 +26,7 @@ public struct EventsSearch: Sendable {
         let size = try environment.int("SEARCH_POOL_SIZE", default: 4, in: 1...64)
         let timeout = try environment.duration("SEARCH_STATEMENT_TIMEOUT", default: .seconds(2))
         let shared = try environment.oneOf("SEARCH_SHARED_CACHE", default: "on", allowed: ["on", "off"])
-        maxEvents = try environment.int("SEARCH_MAX_EVENTS", default: 10_000, in: 1...1_000_000)
+        maxEvents = try environment.int("SEARCH_MAX_EVENTS", default: 200_000, in: 1...5_000_000)
         database = PostgresPool(url: runtime.configuration.databaseURL, size: size, applicationName: "switchyard-ingest-search",
                                 statementTimeout: timeout, maxWait: runtime.configuration.databasePoolWait)
         cache = SearchCache.make(redis: runtime.redis, sharesAnswers: shared == "on")

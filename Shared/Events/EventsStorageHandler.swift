@@ -11,6 +11,8 @@ import Postgres
 /// Batches are fenced: in the upsert's transaction, each provider's fence is raised to the
 /// highest lease token in hand, and a batch whose token is lower than its provider's fence is
 /// refused (acked, counted and logged, never written): its poller lost the lease to a newer one.
+/// So is a batch of a document older than one already applied (a batch delayed by retries):
+/// the latest values seen win, even where the newer document left a row unchanged.
 public struct EventsStorageHandler: MessageHandler {
     public typealias Payload = FeedBatch
     public let queue = EventsQueues.store
@@ -39,9 +41,10 @@ public struct EventsStorageHandler: MessageHandler {
         if !refused.isEmpty {
             fenced.increment(by: refused.count)
             for envelope in refused {
-                logger.warning("refused a feed batch of a poller that lost its lease", metadata: [
+                logger.warning("refused a feed batch of a poller that lost its lease, or of a document older than one applied", metadata: [
                     "message_id": "\(envelope.id)", "provider": "\(envelope.payload.provider ?? "-")",
-                    "fencing_token": "\(envelope.payload.fencingToken ?? 0)", "plans": "\(envelope.payload.plans.count)"])
+                    "fencing_token": "\(envelope.payload.fencingToken ?? 0)", "fetched_at": "\(envelope.payload.fetchedAt)",
+                    "plans": "\(envelope.payload.plans.count)"])
             }
         }
         guard changed > 0 else { return }
@@ -67,14 +70,34 @@ public struct EventsStorageHandler: MessageHandler {
         for (provider, token) in newest.sorted(by: { $0.key < $1.key }) {  // one lock order in every transaction
             fences[provider] = try EventsRepository.raiseFence(provider: provider, to: token, on: connection)
         }
-        var accepted: [MessageEnvelope<FeedBatch>] = []
+        var current: [MessageEnvelope<FeedBatch>] = []
         var refused: [MessageEnvelope<FeedBatch>] = []
         for envelope in batch {
             if let provider = envelope.payload.provider, let token = envelope.payload.fencingToken, let fence = fences[provider],
                token < fence {
                 refused.append(envelope)
             } else {
-                accepted.append(envelope)  // including batches without a token (pollers from before fencing)
+                current.append(envelope)  // including batches without a token (pollers from before fencing)
+            }
+        }
+        // Then by document age, per provider: the newest fetch among these batches raises the
+        // provider's mark, and a batch older than the mark is refused.
+        var newestDocument: [String: Date] = [:]
+        for envelope in current {
+            guard let provider = envelope.payload.provider, fences[provider] != nil else { continue }
+            newestDocument[provider] = max(newestDocument[provider] ?? envelope.payload.fetchedAt, envelope.payload.fetchedAt)
+        }
+        var marks: [String: Date] = [:]
+        for (provider, fetchedAt) in newestDocument.sorted(by: { $0.key < $1.key }) {
+            marks[provider] = try EventsRepository.raiseLatestDocument(provider: provider, to: fetchedAt, on: connection)
+        }
+        var accepted: [MessageEnvelope<FeedBatch>] = []
+        for envelope in current {
+            if let provider = envelope.payload.provider, let mark = marks[provider],
+               envelope.payload.fetchedAt.timeIntervalSince(mark) < -0.000_5 {  // timestamps keep microseconds
+                refused.append(envelope)
+            } else {
+                accepted.append(envelope)
             }
         }
 

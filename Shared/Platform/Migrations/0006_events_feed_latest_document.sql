@@ -1,0 +1,6 @@
+-- "The latest values seen win", also against a batch that arrives late: per provider, when the
+-- newest document whose batches storage has applied was fetched. Storage raises it in the
+-- upsert's transaction (the fence row is already locked there) and refuses a batch of an older
+-- document. Without it, a delayed batch could overwrite values that a newer document confirmed
+-- without changing them (an unchanged row is not rewritten, so its seen_at stays old).
+ALTER TABLE events_feed_fence ADD COLUMN latest_fetched_at timestamptz;
