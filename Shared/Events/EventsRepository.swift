@@ -7,11 +7,12 @@ public enum EventsRepository {
     /// Upserts in one statement; returns how many rows were inserted or changed. Values from an
     /// older document than the stored one are ignored, and so is a row whose values are all
     /// the same as stored: it is not written at all (no new row version, no WAL, no cache
-    /// invalidation for it). Its `seen_at` then stays when these values were first seen, so
-    /// a batch of a document fetched in between that was delayed (a retry) can still apply
-    /// over them; the next document that changes the row sets it right again.
+    /// invalidation for it). Its `seen_at` then stays when these values were first seen; a
+    /// late batch of an older document is therefore written with `valuesMayChange: false`
+    /// (the handler knows it is late by its provider's newest applied document): it adds
+    /// plans never stored and marks plans online, and changes no values.
     @discardableResult
-    static func upsert(_ rows: [(plan: FeedPlan, seenAt: Date)], on connection: PostgresConnection) throws -> Int {
+    static func upsert(_ rows: [(plan: FeedPlan, seenAt: Date)], as kind: BatchKind = .unfenced, on connection: PostgresConnection) throws -> Int {
         guard !rows.isEmpty else { return 0 }
         func text(_ date: Date?) -> String? { date.map(PostgresTimestamp.format) }
         func flag(_ value: Bool?) -> String? { value.map { $0 ? "t" : "f" } }
@@ -24,20 +25,7 @@ public enum EventsRepository {
             SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bool[], $7::timestamptz[],
                                  $8::timestamptz[], $9::timestamptz[], $10::timestamptz[], $11::bool[], $12::numeric[],
                                  $13::numeric[], $14::jsonb[], $15::timestamptz[])
-            ON CONFLICT (base_plan_id, plan_id) DO UPDATE SET
-                title = excluded.title, sell_mode = excluded.sell_mode,
-                ever_online = events.ever_online OR excluded.ever_online,
-                starts_at = excluded.starts_at, ends_at = excluded.ends_at,
-                sell_from = excluded.sell_from, sell_to = excluded.sell_to, sold_out = excluded.sold_out,
-                min_price = excluded.min_price, max_price = excluded.max_price, zones = excluded.zones,
-                seen_at = excluded.seen_at
-            WHERE excluded.seen_at >= events.seen_at
-              AND ((events.title, events.sell_mode, events.starts_at, events.ends_at, events.sell_from, events.sell_to,
-                    events.sold_out, events.min_price, events.max_price, events.zones)
-                   IS DISTINCT FROM
-                   (excluded.title, excluded.sell_mode, excluded.starts_at, excluded.ends_at, excluded.sell_from, excluded.sell_to,
-                    excluded.sold_out, excluded.min_price, excluded.max_price, excluded.zones)
-                   OR (excluded.ever_online AND NOT events.ever_online))
+            \(kind.conflictClause)
             """, [
                 rows.map { EventID.of(basePlanID: $0.plan.basePlanID, planID: $0.plan.planID).uuidString.lowercased() },
                 rows.map(\.plan.basePlanID), rows.map(\.plan.planID), rows.map(\.plan.title), rows.map(\.plan.sellMode),
@@ -50,6 +38,50 @@ public enum EventsRepository {
                 PostgresTextArray(zonesJSON), rows.map { PostgresTimestamp.format($0.seenAt) },
             ]).affectedRows
     }
+
+    /// How a batch's rows may change stored ones.
+    enum BatchKind {
+        /// The newest document of the provider's current lease holder: different values win.
+        case current
+        /// From a poller without fencing: different values win if fetched later than stored.
+        case unfenced
+        /// Older than a document already applied: adds plans and marks plans online only.
+        case late
+
+        var conflictClause: String {
+            switch self {
+            case .current: EventsRepository.updateChangedValues
+            case .unfenced: EventsRepository.updateChangedValues.replacingOccurrences(
+                of: "WHERE (", with: "WHERE excluded.seen_at >= events.seen_at AND (")
+            case .late: EventsRepository.onlyMarkOnline
+            }
+        }
+    }
+
+    /// The conflict clause of a current document: different values replace the stored ones.
+    /// (Which document is newest was settled by the fence: no `seen_at` comparison here, which
+    /// would pit two replicas' clocks against each other after a change of lease holder.)
+    static let updateChangedValues = """
+        ON CONFLICT (base_plan_id, plan_id) DO UPDATE SET
+            title = excluded.title, sell_mode = excluded.sell_mode,
+            ever_online = events.ever_online OR excluded.ever_online,
+            starts_at = excluded.starts_at, ends_at = excluded.ends_at,
+            sell_from = excluded.sell_from, sell_to = excluded.sell_to, sold_out = excluded.sold_out,
+            min_price = excluded.min_price, max_price = excluded.max_price, zones = excluded.zones,
+            seen_at = excluded.seen_at
+        WHERE ((events.title, events.sell_mode, events.starts_at, events.ends_at, events.sell_from, events.sell_to,
+                events.sold_out, events.min_price, events.max_price, events.zones)
+               IS DISTINCT FROM
+               (excluded.title, excluded.sell_mode, excluded.starts_at, excluded.ends_at, excluded.sell_from, excluded.sell_to,
+                excluded.sold_out, excluded.min_price, excluded.max_price, excluded.zones)
+               OR (excluded.ever_online AND NOT events.ever_online))
+        """
+
+    /// The conflict clause of a late document: "was ever online" stays sticky, values stay.
+    static let onlyMarkOnline = """
+        ON CONFLICT (base_plan_id, plan_id) DO UPDATE SET ever_online = true
+        WHERE excluded.ever_online AND NOT events.ever_online
+        """
 
     /// Raises the provider's fence to `token` unless a higher token is recorded, and returns the
     /// highest token recorded (this one or a newer holder's). Either way the row stays locked
@@ -67,14 +99,19 @@ public enum EventsRepository {
         return try connection.query("SELECT token FROM events_feed_fence WHERE provider = $1", [provider])[0].decode("token")
     }
 
-    /// Records that a document of `provider` fetched at `fetchedAt` is being applied, unless a
-    /// newer one was; returns the newest fetch time recorded. The fence row must exist and be
-    /// locked by this transaction (``raiseFence(provider:to:on:)`` does both).
-    static func raiseLatestDocument(provider: String, to fetchedAt: Date, on connection: PostgresConnection) throws -> Date {
+    /// Records that a document of `provider` fetched at `fetchedAt` by the lease holder `token`
+    /// is being applied, unless a newer one of the same holder was; returns the newest fetch
+    /// time recorded. A new holder starts afresh: fetch times of two replicas come from two
+    /// clocks, and comparing them would refuse a holder whose clock is behind. The fence row
+    /// must exist and be locked by this transaction (``raiseFence(provider:to:on:)`` does both).
+    static func raiseLatestDocument(provider: String, to fetchedAt: Date, token: Int, on connection: PostgresConnection) throws -> Date {
         try connection.query("""
-            UPDATE events_feed_fence SET latest_fetched_at = GREATEST(latest_fetched_at, $2::timestamptz)
+            UPDATE events_feed_fence SET
+                latest_fetched_at = CASE WHEN latest_token IS DISTINCT FROM $3 OR latest_fetched_at IS NULL THEN $2::timestamptz
+                                         ELSE GREATEST(latest_fetched_at, $2::timestamptz) END,
+                latest_token = $3
             WHERE provider = $1 RETURNING latest_fetched_at
-            """, [provider, PostgresTimestamp.format(fetchedAt)])[0].decode("latest_fetched_at")
+            """, [provider, PostgresTimestamp.format(fetchedAt), token])[0].decode("latest_fetched_at")
     }
 
     /// Searchable events starting at or after `startsAt` and ending at or before `endsAt`,

@@ -11,8 +11,9 @@ import Postgres
 /// Batches are fenced: in the upsert's transaction, each provider's fence is raised to the
 /// highest lease token in hand, and a batch whose token is lower than its provider's fence is
 /// refused (acked, counted and logged, never written): its poller lost the lease to a newer one.
-/// So is a batch of a document older than one already applied (a batch delayed by retries):
-/// the latest values seen win, even where the newer document left a row unchanged.
+/// A batch of a document older than the newest its lease holder has applied (delayed by
+/// retries) only adds plans never stored and marks plans online: the latest values seen win,
+/// even where the newer document left a row unchanged.
 public struct EventsStorageHandler: MessageHandler {
     public typealias Payload = FeedBatch
     public let queue = EventsQueues.store
@@ -41,7 +42,7 @@ public struct EventsStorageHandler: MessageHandler {
         if !refused.isEmpty {
             fenced.increment(by: refused.count)
             for envelope in refused {
-                logger.warning("refused a feed batch of a poller that lost its lease, or of a document older than one applied", metadata: [
+                logger.warning("refused a feed batch of a poller that lost its lease", metadata: [
                     "message_id": "\(envelope.id)", "provider": "\(envelope.payload.provider ?? "-")",
                     "fencing_token": "\(envelope.payload.fencingToken ?? 0)", "fetched_at": "\(envelope.payload.fetchedAt)",
                     "plans": "\(envelope.payload.plans.count)"])
@@ -81,7 +82,7 @@ public struct EventsStorageHandler: MessageHandler {
             }
         }
         // Then by document age, per provider: the newest fetch among these batches raises the
-        // provider's mark, and a batch older than the mark is refused.
+        // provider's mark (kept per lease holder), and a batch older than the mark is late.
         var newestDocument: [String: Date] = [:]
         for envelope in current {
             guard let provider = envelope.payload.provider, fences[provider] != nil else { continue }
@@ -89,22 +90,34 @@ public struct EventsStorageHandler: MessageHandler {
         }
         var marks: [String: Date] = [:]
         for (provider, fetchedAt) in newestDocument.sorted(by: { $0.key < $1.key }) {
-            marks[provider] = try EventsRepository.raiseLatestDocument(provider: provider, to: fetchedAt, on: connection)
+            marks[provider] = try EventsRepository.raiseLatestDocument(provider: provider, to: fetchedAt, token: fences[provider]!, on: connection)
         }
         var accepted: [MessageEnvelope<FeedBatch>] = []
+        var unfenced: [MessageEnvelope<FeedBatch>] = []
+        var late: [MessageEnvelope<FeedBatch>] = []
         for envelope in current {
+            // The mark comes back from PostgreSQL rounded; documents of one holder are fetched
+            // at least a poll interval (a second or more) apart, so a quarter second is plenty.
             if let provider = envelope.payload.provider, let mark = marks[provider],
-               envelope.payload.fetchedAt.timeIntervalSince(mark) < -0.000_5 {  // timestamps keep microseconds
-                refused.append(envelope)
-            } else {
+               envelope.payload.fetchedAt.timeIntervalSince(mark) < -0.25 {
+                late.append(envelope)
+            } else if let provider = envelope.payload.provider, marks[provider] != nil {
                 accepted.append(envelope)
+            } else {
+                unfenced.append(envelope)
             }
         }
+        let changed = try EventsRepository.upsert(newestValues(of: accepted), as: .current, on: connection)
+            + EventsRepository.upsert(newestValues(of: unfenced), as: .unfenced, on: connection)
+            + EventsRepository.upsert(newestValues(of: late), as: .late, on: connection)
+        return (changed, refused)
+    }
 
-        // One row per key and statement (PostgreSQL refuses to update a row twice in one
-        // INSERT ... ON CONFLICT): the newest document wins, and within it the last occurrence.
+    /// One row per key (PostgreSQL refuses to update a row twice in one INSERT ... ON
+    /// CONFLICT): the newest document wins, and within it the last occurrence.
+    func newestValues(of batches: [MessageEnvelope<FeedBatch>]) -> [(plan: FeedPlan, seenAt: Date)] {
         var latest: [String: (plan: FeedPlan, seenAt: Date)] = [:]
-        for envelope in accepted.sorted(by: { $0.payload.fetchedAt < $1.payload.fetchedAt }) {
+        for envelope in batches.sorted(by: { $0.payload.fetchedAt < $1.payload.fetchedAt }) {
             for plan in envelope.payload.plans {
                 // The poller skips these when it parses; a batch published before it did (or by
                 // something else) must still not fail as a whole for one of them.
@@ -116,6 +129,6 @@ public struct EventsStorageHandler: MessageHandler {
                 latest["\(plan.basePlanID)\u{0}\(plan.planID)"] = (plan, envelope.payload.fetchedAt)
             }
         }
-        return (try EventsRepository.upsert(Array(latest.values), on: connection), refused)
+        return Array(latest.values)
     }
 }

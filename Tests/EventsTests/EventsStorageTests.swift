@@ -51,17 +51,19 @@ struct EventsStorageTests {
 
     /// The latest values seen win, also over a batch that comes late: document 1 stores a price,
     /// document 3 confirms it (the row is unchanged, so it is not rewritten), then a batch of
-    /// document 2, delayed by retries, arrives with another price. It must be refused; before,
-    /// its fetch time was newer than the row's and it overwrote the confirmed value.
+    /// document 2, delayed by retries, arrives with another price. Its price must not win (before,
+    /// its fetch time was newer than the row's and it overwrote the confirmed value), but a plan
+    /// only it names is still stored, and a new lease holder, whose clock may be behind, is
+    /// judged by its own documents only.
     @Test func aLateBatchOfAnOlderDocumentCannotOverwriteWhatANewerOneConfirmed() async throws {
         try await withDatabase { database in
             let unreachable = RedisClient(url: "redis://127.0.0.1:1/0")
             let handler = EventsStorageHandler(database: database, cache: SearchCache.make(redis: unreachable), logger: Self.logger)
             let run = TestServers.unique("late")
             let start = Date()
-            func send(_ seconds: TimeInterval, price: Double) async throws {
-                let batch = FeedBatch(fetchedAt: start.addingTimeInterval(seconds), plans: [Self.plan(run, "1", price: price)],
-                                      provider: run, fencingToken: 1)
+            func send(_ seconds: TimeInterval, price: Double, also: [FeedPlan] = [], token: Int = 1) async throws {
+                let batch = FeedBatch(fetchedAt: start.addingTimeInterval(seconds), plans: [Self.plan(run, "1", price: price)] + also,
+                                      provider: run, fencingToken: token)
                 try await handler.handle([MessageEnvelope(type: "events.batch", requestID: nil, payload: batch)])
             }
             func price() async throws -> Double? {
@@ -70,8 +72,10 @@ struct EventsStorageTests {
             }
             try await send(0, price: 10)
             try await send(20, price: 10)
-            try await send(10, price: 55)  // document 2, late
+            try await send(10, price: 55, also: [Self.plan(run, "late-only")])  // document 2, late
             #expect(try await price() == 10)
+            let lateOnly = try await database.query("SELECT 1 FROM events WHERE base_plan_id = $1 AND plan_id = 'late-only'", [run])
+            #expect(lateOnly.count == 1, "a plan named only by the late document was lost")
             try await send(30, price: 12)  // a newer document still applies
             #expect(try await price() == 12)
             // Two batches of one document (one fetch time) both apply.
@@ -80,7 +84,10 @@ struct EventsStorageTests {
             let second = FeedBatch(fetchedAt: start.addingTimeInterval(40), plans: [Self.plan(run, "3", price: 1)], provider: run, fencingToken: 1)
             try await handler.handle([MessageEnvelope(type: "events.batch", requestID: nil, payload: second)])
             let count = try await database.query("SELECT count(*) AS n FROM events WHERE base_plan_id = $1", [run])
-            #expect(try count[0].decode("n", as: Int.self) == 3)
+            #expect(try count[0].decode("n", as: Int.self) == 4)
+            // A new lease holder with a clock a minute behind: its document still applies.
+            try await send(-60, price: 13, token: 2)
+            #expect(try await price() == 13)
             await unreachable.close()
         }
     }
