@@ -10,6 +10,6 @@ import SMS
 let runtime = await ServiceRuntime.start(.storage, queues: SMSQueues.all + EventsQueues.all)
 
 try await runtime.runWorkers([
-    runtime.worker(SMSStorageHandler(runtime: runtime)),
+    runtime.worker(runtime.configured { try SMSStorageHandler(runtime: runtime) }),
     runtime.worker(EventsStorageHandler(runtime: runtime)),
 ])

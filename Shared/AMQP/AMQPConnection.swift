@@ -294,7 +294,7 @@ public final class AMQPConnection: @unchecked Sendable {
 
     /// Frees the memory of the frames read so far (librabbitmq keeps them in a per-channel pool
     /// until told). Only when no frame is queued unread, so no frame still in use is freed.
-    func releaseFrameBuffers() { amqp_maybe_release_buffers(state) }
+    public func releaseFrameBuffers() { amqp_maybe_release_buffers(state) }
 
     /// Reads the header and body frames that follow a `basic.deliver` or `basic.return`.
     func readContent() throws -> amqp_message_t {

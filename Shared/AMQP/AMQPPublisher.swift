@@ -199,8 +199,11 @@ public final class AMQPPublisher: Sendable {
                 }
                 // Sleep until a confirm arrives or a caller adds work; wake at least every second
                 // so that heartbeats go out on an idle connection.
+                // The sleep ends by the oldest unconfirmed message's deadline at the latest, so
+                // that its caller hears of the timeout then, not up to a second later.
                 if !live.hasBufferedInput, goToSleep() {
-                    wakeup.wait(socket: live.socketDescriptor, seconds: 1)
+                    let untilDeadline = inflight.first.map { ($0.item.deadline - ContinuousClock.now).inSeconds } ?? 1
+                    wakeup.wait(socket: live.socketDescriptor, seconds: min(1, max(0.001, untilDeadline)))
                     inbox.withLock { $0.sleeping = false }
                 }
                 while let frame = try live.nextFrame(timeout: 0) {

@@ -30,9 +30,10 @@ import Redis
 ///
 /// A publish that timed out may still reach the broker (it was sent; the confirm never came),
 /// even long after, when a blocked broker reads what waited in its socket. Ingest then holds
-/// the slot pending for the rest of the window, at most ``inDoubtHold`` (``holdInDoubt(_:)``),
+/// the slot pending for the rest of the window, at most ``inDoubtHold`` (``holdInDoubt(_:now:)``,
+/// which also takes back a slot that expired just before the timeout was heard),
 /// instead of releasing it, and storage, when it stores a message whose slot is still pending,
-/// flips it to confirmed (``settleStored(_:redis:)``): a resend in the meantime is answered
+/// flips it to confirmed (``settleStored(_:window:redis:now:)``): a resend in the meantime is answered
 /// 503, then 200 naming the message that exists, never admitted as a second copy. Past the
 /// hold, a resend is admitted: a message the broker took more than a minute to accept may then
 /// exist twice.
@@ -164,7 +165,9 @@ public struct SMSAdmission: Sendable {
 
     static let holdPending = RedisScript("""
         -- KEYS: dedup; ARGV: 'pending:<id>', ms to hold it
-        if redis.call('GET', KEYS[1]) == ARGV[1] then
+        -- Also when the slot is empty: it may have expired just before the timeout was heard.
+        local held = redis.call('GET', KEYS[1])
+        if held == ARGV[1] or not held then
           redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
           return 1
         end
@@ -173,11 +176,15 @@ public struct SMSAdmission: Sendable {
 
     static let settle = RedisScript("""
         -- KEYS: (dedup slot, received copy) of each stored message
-        -- ARGV: ('pending:<id>', 'confirmed:<id>') of each, in the same order
-        -- A slot still pending for a stored message now names one that exists; it keeps its TTL.
-        for i = 1, #KEYS, 2 do
-          if redis.call('GET', KEYS[i]) == ARGV[i] then redis.call('SET', KEYS[i], ARGV[i + 1], 'KEEPTTL') end
-          redis.call('DEL', KEYS[i + 1])
+        -- ARGV: ('pending:<id>', 'confirmed:<id>', ms left of its window) of each, in order
+        -- A slot still pending for a stored message now names one that exists, for the rest
+        -- of that message's window (none left: the copy is deleted, the slot left to expire).
+        for i = 1, #KEYS / 2 do
+          local slot, copy, a = KEYS[2 * i - 1], KEYS[2 * i], 3 * i - 2
+          if tonumber(ARGV[a + 2]) > 0 and redis.call('GET', slot) == ARGV[a] then
+            redis.call('SET', slot, ARGV[a + 1], 'PX', ARGV[a + 2])
+          end
+          redis.call('DEL', copy)
         end
         return 1
         """)
@@ -253,14 +260,15 @@ public struct SMSAdmission: Sendable {
     /// For messages now in the database: deletes their `received` copies, and confirms a
     /// duplicate slot still pending for one of them (its publish timed out in ingest, or
     /// ingest's confirm was lost), so that resends are answered with the stored message.
-    public static func settleStored(_ messages: [AcceptedSMS], redis: RedisClient) async throws {
+    public static func settleStored(_ messages: [AcceptedSMS], window: Duration, redis: RedisClient, now: Date = Date()) async throws {
         guard !messages.isEmpty else { return }
         var keys: [any RedisArgument] = [], arguments: [any RedisArgument] = []
         keys.reserveCapacity(messages.count * 2)
-        arguments.reserveCapacity(messages.count * 2)
+        arguments.reserveCapacity(messages.count * 3)
         for message in messages {
             keys += [dedupKey(for: message), pendingKey(message.id)]
-            arguments += [Slot.value(message.id, confirmed: false), Slot.value(message.id, confirmed: true)]
+            let left = message.receivedAt.millisecondsSince1970 + window.milliseconds - now.millisecondsSince1970
+            arguments += [Slot.value(message.id, confirmed: false), Slot.value(message.id, confirmed: true), max(0, left)]
         }
         _ = try await redis.evaluate(settle, keys: keys, arguments: arguments)
     }

@@ -12,9 +12,13 @@ public struct SMSStorageHandler: MessageHandler {
     public let queue = SMSQueues.store
     public var batchSize: Int { 500 }
     let stage: SMSStage
+    /// The duplicate window (`SMS_DEDUP_WINDOW`, as ingest reads it): a slot this handler
+    /// confirms lasts the rest of its message's window.
+    let dedupWindow: Duration
 
-    public init(runtime: ServiceRuntime) {
+    public init(runtime: ServiceRuntime) throws {
         stage = SMSStage(runtime: runtime)
+        dedupWindow = try SMSConfiguration(environment: runtime.configuration.environment).dedupWindow
     }
 
     public func handle(_ batch: [MessageEnvelope<AcceptedSMS>]) async throws {
@@ -25,7 +29,7 @@ public struct SMSStorageHandler: MessageHandler {
         // Reads now find the rows; without this each message would hold Redis memory for the
         // copy's whole TTL, and a duplicate slot left pending by a timed-out publish would
         // answer 503 until it expires. Failing here loses nothing: the TTLs still end both.
-        try? await SMSAdmission.settleStored(messages, redis: stage.redis)
+        try? await SMSAdmission.settleStored(messages, window: dedupWindow, redis: stage.redis)
         try await stage.bus.send(batch.map { MessageEnvelope(id: $0.id, type: "sms.stored", requestID: $0.requestID, payload: $0.payload) },
                            to: SMSQueues.process)
     }

@@ -194,14 +194,31 @@ struct AdmissionTests {
         #expect(try await admission.awaitSlot(of: resend, until: .now + .milliseconds(300)) == .pending)
 
         // The first message reached the broker after all, and storage stored it.
-        try await SMSAdmission.settleStored([first], redis: redis)
+        try await SMSAdmission.settleStored([first], window: .seconds(60), redis: redis)
         #expect(try await redis.send("GET", key).string == "confirmed:\(first.id.uuidString.lowercased())")
         #expect(try await redis.send("EXISTS", SMSAdmission.pendingKey(first.id)).int == 0)
-        #expect((1...held).contains(try #require(try await redis.send("PTTL", key).int)), "settling changed the slot's lifetime")
+        // The rest of the first message's window, as ingest's own confirm gives it.
+        let settled = try #require(try await redis.send("PTTL", key).int)
+        #expect((50_000...60_000).contains(settled), "a settled slot lives \(settled) ms, not the rest of the window")
         guard case .duplicate(let settled, _) = try await admit(message(from: sender, "in doubt"), admission) else {
             Issue.record("not a duplicate after settling"); return
         }
         #expect(settled == .init(id: first.id, confirmed: true))
+    }
+
+    /// The timeout can be heard just after the pending slot expired: holding takes the empty
+    /// slot back, or a resend in the next moment would be admitted as a second copy.
+    @Test func holdingTakesBackASlotThatJustExpired() async throws {
+        let admission = try admission(limit: "5/60s", dedup: "60s")
+        let sender = SMSPipeline.freshNumber()
+        let first = message(from: sender, "expired in doubt")
+        guard case .accepted = try await admit(first, admission) else { Issue.record("refused"); return }
+        try await redis.send("DEL", admission.dedupKey(for: first))  // expired
+        try await admission.holdInDoubt(first)
+        #expect(try await redis.send("GET", admission.dedupKey(for: first)).string == "pending:\(first.id.uuidString.lowercased())")
+        guard case .duplicate = try await admit(message(from: sender, "expired in doubt"), admission) else {
+            Issue.record("the resend was admitted as a second copy"); return
+        }
     }
 
     /// Settling a stored message leaves a slot that names another message alone.
@@ -213,7 +230,7 @@ struct AdmissionTests {
         try await admission.release(first)  // its publish failed for sure
         let second = message(from: sender, "taken over")
         guard case .accepted = try await admit(second, admission) else { Issue.record("refused"); return }
-        try await SMSAdmission.settleStored([first], redis: redis)
+        try await SMSAdmission.settleStored([first], window: .seconds(60), redis: redis)
         #expect(try await redis.send("GET", admission.dedupKey(for: second)).string == "pending:\(second.id.uuidString.lowercased())")
     }
 

@@ -125,6 +125,7 @@ private final class BrokerPing: @unchecked Sendable {
                     connection = try AMQPConnection(url: url, connectTimeoutSeconds: timeoutSeconds, rpcTimeoutSeconds: timeoutSeconds)
                 }
                 try connection?.ping()
+                connection?.releaseFrameBuffers()  // else librabbitmq keeps every reply's memory
             } catch {
                 connection = nil  // frees it on this thread; the next probe dials again
                 throw error
