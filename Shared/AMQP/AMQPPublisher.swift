@@ -146,7 +146,9 @@ public final class AMQPPublisher: Sendable {
                     continue
                 }
                 do {
-                    let fresh = try AMQPConnection(url: url)
+                    // Bounded tighter than the defaults: while this thread dials, nobody waiting on
+                    // it hears anything, so a broker that accepts and stalls must not hold it long.
+                    let fresh = try AMQPConnection(url: url, connectTimeoutSeconds: 2, rpcTimeoutSeconds: 5)
                     try fresh.declare(topology)
                     try fresh.enableConfirms()
                     connection = fresh
