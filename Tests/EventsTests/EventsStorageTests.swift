@@ -67,13 +67,21 @@ struct EventsStorageTests {
                 try await handler.handle([MessageEnvelope(type: "events.batch", requestID: nil, payload: batch)])
             }
             func price() async throws -> Double? {
-                try await database.query("SELECT max_price::float8 AS p FROM events WHERE base_plan_id = $1", [run]).first?
+                try await database.query("SELECT max_price::float8 AS p FROM events WHERE base_plan_id = $1 AND plan_id = '1'", [run]).first?
                     .decodeIfPresent("p", as: Double.self)
+            }
+            func state() async throws -> String {  // for a failure's message
+                let rows = try await database.query("SELECT plan_id, max_price::float8 AS p, seen_at::text AS s FROM events WHERE base_plan_id = $1 ORDER BY plan_id", [run])
+                let fence = try await database.query("SELECT token, latest_fetched_at::text AS f, latest_token FROM events_feed_fence WHERE provider = $1", [run])
+                return "rows \(try rows.map { "\(try $0.decode("plan_id", as: String.self))=\(try $0.decodeIfPresent("p", as: Double.self) ?? -1)@\(try $0.decode("s", as: String.self))" }), "
+                    + "fence \(try fence.map { "\(try $0.decode("token", as: Int.self)) \(try $0.decodeIfPresent("f", as: String.self) ?? "-")" }), start \(start)"
             }
             try await send(0, price: 10)
             try await send(20, price: 10)
             try await send(10, price: 55, also: [Self.plan(run, "late-only")])  // document 2, late
-            #expect(try await price() == 10)
+            let afterLate = try await price()
+            let snapshot = try await state()
+            #expect(afterLate == 10, "\(snapshot)")
             let lateOnly = try await database.query("SELECT 1 FROM events WHERE base_plan_id = $1 AND plan_id = 'late-only'", [run])
             #expect(lateOnly.count == 1, "a plan named only by the late document was lost")
             try await send(30, price: 12)  // a newer document still applies

@@ -32,12 +32,13 @@ struct ProviderLeaseTests {
     /// replica started polling once it ran out.)
     @Test func aLeaseIsRenewedThroughALongPoll() async throws {
         try await withRedis { redis, prefix in
-            // A TTL of 3 s (renewed every second) leaves room for a loaded machine's scheduling.
-            let holder = ProviderLease(redis: redis, keyPrefix: prefix, ttl: .seconds(3), logger: Self.logger)
-            let other = ProviderLease(redis: redis, keyPrefix: prefix, ttl: .seconds(3), logger: Self.logger)
+            // A TTL of 6 s (renewed every 2 s) leaves room for a loaded machine's scheduling: with
+            // 3 s, a full `make test` on two cores once starved the renewal past the TTL.
+            let holder = ProviderLease(redis: redis, keyPrefix: prefix, ttl: .seconds(6), logger: Self.logger)
+            let other = ProviderLease(redis: redis, keyPrefix: prefix, ttl: .seconds(6), logger: Self.logger)
             let outcome = try await holder.whileHeld { hold -> (otherGotIt: Bool, held: Bool) in
                 var otherGotIt = false
-                let end = ContinuousClock.now + .seconds(7)
+                let end = ContinuousClock.now + .seconds(13)
                 while ContinuousClock.now < end {
                     if try await other.acquire() != nil { otherGotIt = true }
                     try await Task.sleep(for: .milliseconds(100))

@@ -57,6 +57,20 @@ struct IdempotencyTests {
         }
     }
 
+    /// A client that rebuilds the same JSON object (keys in another order) sends the same request.
+    @Test func theSameJSONWithKeysReorderedIsTheSameRequest() async throws {
+        let calls = Calls()
+        let key = "reordered-\(UUID())"
+        try await app(calls: calls).test(.router) { client in
+            let first = try await client.execute(uri: "/work", method: .post, headers: [.idempotencyKey: key, .contentType: "application/json"],
+                                                 body: ByteBuffer(string: #"{"a":1,"b":[2,{"c":3,"d":4}]}"#)) { Int($0.status.code) }
+            let again = try await client.execute(uri: "/work", method: .post, headers: [.idempotencyKey: key, .contentType: "application/json"],
+                                                 body: ByteBuffer(string: #"{"b":[2,{"d":4,"c":3}], "a":1}"#)) { ($0.status.code, $0.headers[.idempotentReplayed]) }
+            #expect(first == 201 && again.0 == 201 && again.1 == "true")
+            #expect(calls.value == 1)
+        }
+    }
+
     @Test func anotherRequestUnderTheSameKeyIs422() async throws {
         let calls = Calls()
         let key = "reused-\(UUID())"

@@ -9,8 +9,10 @@ import Redis
 /// 24 hours and answered again, status and body, to every repeat, with no second effect.
 ///
 /// - A key belongs to a principal (the caller; anonymous callers share one scope) and to one
-///   request: its fingerprint (SHA-256 of method, path and body). The same key with another
-///   request is a 422 `idempotency_key_reused`, never the first request's answer.
+///   request: its fingerprint (SHA-256 of method, path and body; a JSON body in a canonical
+///   form, so that a client that rebuilds the same object with its keys in another order
+///   retries the same request). The same key with another request is a 422
+///   `idempotency_key_reused`, never the first request's answer.
 /// - While the first request runs, its key is claimed for at most ``inFlightSeconds``; a
 ///   repeat meanwhile gets 409 `idempotency_key_in_use` with `Retry-After`. A claim whose
 ///   request died with its process frees itself after that minute, not after 24 hours.
@@ -48,7 +50,8 @@ public struct IdempotencyMiddleware<Context: RequestContext>: RouterMiddleware {
         } catch is HTTPError {
             throw APIError(.contentTooLarge, code: "payload_too_large", message: "a request with an Idempotency-Key may carry at most \(maxBodyBytes) bytes")
         }
-        let fingerprint = SHA256Hex.of(Array("\(request.method.rawValue)\n\(request.uri.path)\n".utf8) + Array(body.readableBytesView))
+        let fingerprint = SHA256Hex.of(Array("\(request.method.rawValue)\n\(request.uri.path)\n".utf8)
+                                       + Self.canonical(body, contentType: request.headers[.contentType]))
         let storageKey = "idem:\(principal(request, context)):\(key)"
 
         let claim = Record(state: .pending, fingerprint: fingerprint)
@@ -94,9 +97,43 @@ public struct IdempotencyMiddleware<Context: RequestContext>: RouterMiddleware {
         return response
     }
 
+    /// A JSON body with its object keys sorted (a small, shallow one: the parse is bounded);
+    /// any other body as sent.
+    static func canonical(_ body: ByteBuffer, contentType: String?) -> [UInt8] {
+        let bytes = Array(body.readableBytesView)
+        guard contentType?.lowercased().hasPrefix("application/json") == true, bytes.count <= 64 * 1024,
+              JSONDepth.of(bytes) <= 32,
+              let object = try? JSONSerialization.jsonObject(with: Data(bytes), options: [.fragmentsAllowed]),
+              let sorted = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .fragmentsAllowed]) else {
+            return bytes
+        }
+        return Array(sorted)
+    }
+
     static var inUse: APIError {
         APIError(.conflict, code: "idempotency_key_in_use", message: "a request with this Idempotency-Key is still being processed",
                  headers: [.retryAfter: "1"])
+    }
+}
+
+/// How deeply a JSON text nests arrays and objects (strings skipped): checked before a
+/// recursive parser sees it, so that `[[[[...` cannot exhaust the stack.
+enum JSONDepth {
+    static func of(_ bytes: [UInt8]) -> Int {
+        var depth = 0, deepest = 0, inString = false, escaped = false
+        for byte in bytes {
+            if inString {
+                if escaped { escaped = false } else if byte == UInt8(ascii: "\\") { escaped = true } else if byte == UInt8(ascii: "\"") { inString = false }
+                continue
+            }
+            switch byte {
+            case UInt8(ascii: "\""): inString = true
+            case UInt8(ascii: "["), UInt8(ascii: "{"): depth += 1; deepest = max(deepest, depth)
+            case UInt8(ascii: "]"), UInt8(ascii: "}"): depth -= 1
+            default: break
+            }
+        }
+        return deepest
     }
 }
 
