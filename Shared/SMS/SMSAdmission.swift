@@ -178,11 +178,13 @@ public struct SMSAdmission: Sendable {
         -- KEYS: (dedup slot, received copy) of each stored message
         -- ARGV: ('pending:<id>', 'confirmed:<id>', ms left of its window) of each, in order
         -- A slot still pending for a stored message now names one that exists, for the rest
-        -- of that message's window (none left: the copy is deleted, the slot left to expire).
+        -- of that message's window, and never for less than the slot had left (the window
+        -- storage knows may differ from ingest's during a configuration change).
         for i = 1, #KEYS / 2 do
           local slot, copy, a = KEYS[2 * i - 1], KEYS[2 * i], 3 * i - 2
-          if tonumber(ARGV[a + 2]) > 0 and redis.call('GET', slot) == ARGV[a] then
-            redis.call('SET', slot, ARGV[a + 1], 'PX', ARGV[a + 2])
+          if redis.call('GET', slot) == ARGV[a] then
+            local keep = math.max(tonumber(ARGV[a + 2]), redis.call('PTTL', slot))
+            if keep > 0 then redis.call('SET', slot, ARGV[a + 1], 'PX', keep) end
           end
           redis.call('DEL', copy)
         end

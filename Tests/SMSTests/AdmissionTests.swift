@@ -221,6 +221,20 @@ struct AdmissionTests {
         }
     }
 
+    /// Storage may know a shorter window than ingest (a configuration change on its way): a
+    /// slot it confirms keeps at least what it had left.
+    @Test func settlingNeverShortensASlot() async throws {
+        let admission = try admission(limit: "5/60s", dedup: "60s")
+        let sender = SMSPipeline.freshNumber()
+        let first = message(from: sender, "short storage window")
+        guard case .accepted = try await admit(first, admission) else { Issue.record("refused"); return }
+        try await admission.holdInDoubt(first)
+        try await SMSAdmission.settleStored([first], window: .seconds(2), redis: redis)
+        let key = admission.dedupKey(for: first)
+        #expect(try await redis.send("GET", key).string == "confirmed:\(first.id.uuidString.lowercased())")
+        #expect(try #require(try await redis.send("PTTL", key).int) > 30_000)
+    }
+
     /// Settling a stored message leaves a slot that names another message alone.
     @Test func settlingNeverTakesOverAnotherMessagesSlot() async throws {
         let admission = try admission(limit: "5/60s", dedup: "60s", pendingSlotCap: .seconds(30))
