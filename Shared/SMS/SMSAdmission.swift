@@ -139,10 +139,13 @@ public struct SMSAdmission: Sendable {
         return {'accepted', ARGV[5], #recent, oldest + window - now}
         """)
 
+    /// Also how a slot is held after a publish timed out (``holdInDoubt(_:now:)``): the same
+    /// script, writing `pending:<id>` back with a new lifetime.
     static let confirm = RedisScript("""
-        -- KEYS: dedup; ARGV: 'pending:<id>', 'confirmed:<id>', ms left of the window
-        -- Flips the slot only while it is this message's (or empty: a pending slot that
-        -- expired during a slow publish); another message's slot is left alone.
+        -- KEYS: dedup; ARGV: 'pending:<id>', the new value, ms for it to live
+        -- Writes the slot only while it is this message's (or empty: a pending slot that
+        -- expired during a slow publish, or just before its timeout was heard); another
+        -- message's slot is left alone.
         local held = redis.call('GET', KEYS[1])
         if held == ARGV[1] or not held then
           redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
@@ -161,17 +164,6 @@ public struct SMSAdmission: Sendable {
         if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
         redis.call('DEL', KEYS[3])
         return 1
-        """)
-
-    static let holdPending = RedisScript("""
-        -- KEYS: dedup; ARGV: 'pending:<id>', ms to hold it
-        -- Also when the slot is empty: it may have expired just before the timeout was heard.
-        local held = redis.call('GET', KEYS[1])
-        if held == ARGV[1] or not held then
-          redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
-          return 1
-        end
-        return 0
         """)
 
     static let settle = RedisScript("""
@@ -229,7 +221,8 @@ public struct SMSAdmission: Sendable {
         let left = message.receivedAt.millisecondsSince1970 + configuration.dedupWindow.milliseconds - now.millisecondsSince1970
         let hold = min(left, Self.inDoubtHold.milliseconds)
         guard hold > 0 else { return }
-        _ = try await redis.evaluate(Self.holdPending, keys: [dedupKey(for: message)], arguments: [Slot.value(message.id, confirmed: false), hold])
+        let pending = Slot.value(message.id, confirmed: false)
+        _ = try await redis.evaluate(Self.confirm, keys: [dedupKey(for: message)], arguments: [pending, pending, hold])
     }
 
     public func release(_ message: AcceptedSMS) async throws {
@@ -244,12 +237,13 @@ public struct SMSAdmission: Sendable {
     public func awaitSlot(of message: AcceptedSMS, until deadline: ContinuousClock.Instant) async throws -> SlotOutcome {
         var pause = Duration.milliseconds(5)
         while true {
-            let now = ContinuousClock.now
-            guard now < deadline else { return .pending }
-            try await Task.sleep(for: min(pause, deadline - now))
+            try await Task.sleep(for: max(.zero, min(pause, deadline - ContinuousClock.now)))
             pause = min(pause * 2, .milliseconds(100))
             guard let value = try await redis.send("GET", dedupKey(for: message)).string else { return .empty }
             if let slot = Slot(value), slot.confirmed { return .confirmed(slot.id) }
+            // Decided only on a read made at or after the deadline: a slot that expires just
+            // before it is then seen empty, however late this task was scheduled.
+            if ContinuousClock.now >= deadline { return .pending }
         }
     }
 
