@@ -51,8 +51,7 @@ public enum EventsRepository {
         var conflictClause: String {
             switch self {
             case .current: EventsRepository.updateChangedValues
-            case .unfenced: EventsRepository.updateChangedValues.replacingOccurrences(
-                of: "WHERE (", with: "WHERE excluded.seen_at >= events.seen_at AND (")
+            case .unfenced: EventsRepository.updateChangedValuesIfNewer
             case .late: EventsRepository.onlyMarkOnline
             }
         }
@@ -61,7 +60,13 @@ public enum EventsRepository {
     /// The conflict clause of a current document: different values replace the stored ones.
     /// (Which document is newest was settled by the fence: no `seen_at` comparison here, which
     /// would pit two replicas' clocks against each other after a change of lease holder.)
-    static let updateChangedValues = """
+    static let updateChangedValues = changedValuesClause(when: "")
+
+    /// The same for an unfenced batch: only values fetched no earlier than the stored ones.
+    static let updateChangedValuesIfNewer = changedValuesClause(when: "excluded.seen_at >= events.seen_at AND ")
+
+    private static func changedValuesClause(when condition: String) -> String {
+        """
         ON CONFLICT (base_plan_id, plan_id) DO UPDATE SET
             title = excluded.title, sell_mode = excluded.sell_mode,
             ever_online = events.ever_online OR excluded.ever_online,
@@ -69,13 +74,14 @@ public enum EventsRepository {
             sell_from = excluded.sell_from, sell_to = excluded.sell_to, sold_out = excluded.sold_out,
             min_price = excluded.min_price, max_price = excluded.max_price, zones = excluded.zones,
             seen_at = excluded.seen_at
-        WHERE ((events.title, events.sell_mode, events.starts_at, events.ends_at, events.sell_from, events.sell_to,
+        WHERE \(condition)((events.title, events.sell_mode, events.starts_at, events.ends_at, events.sell_from, events.sell_to,
                 events.sold_out, events.min_price, events.max_price, events.zones)
                IS DISTINCT FROM
                (excluded.title, excluded.sell_mode, excluded.starts_at, excluded.ends_at, excluded.sell_from, excluded.sell_to,
                 excluded.sold_out, excluded.min_price, excluded.max_price, excluded.zones)
                OR (excluded.ever_online AND NOT events.ever_online))
         """
+    }
 
     /// The conflict clause of a late document: "was ever online" stays sticky, values stay.
     static let onlyMarkOnline = """
