@@ -35,4 +35,4 @@ if runtime.configuration.environment.string("BENCH_ROUTES", default: "") == "1" 
     router.get("/_bench/bare") { _, _ in try JSONEnvelope.response(["ok": true]) }
 }
 
-try await runtime.run(router: router, services: [])
+try await runtime.run(router: router, services: search.services)

@@ -120,6 +120,28 @@ public enum EventsRepository {
             """, [provider, PostgresTimestamp.format(fetchedAt), token])[0].decode("latest_fetched_at")
     }
 
+    /// The oldest transaction still running (`pg_snapshot_xmin` of a snapshot taken now): every
+    /// row that a later read might see and this one could not was written by it or a later one.
+    /// Taken before reading changes, it is where the next read starts (``SearchIndex``).
+    static func oldestRunningTransaction(on connection: PostgresConnection) throws -> UInt64 {
+        let text: String = try connection.query("SELECT pg_snapshot_xmin(pg_current_snapshot())::text AS xmin")[0].decode("xmin")
+        guard let xid = UInt64(text) else { throw PostgresError(.decoding, "pg_snapshot_xmin gave \(text.prefix(40).debugDescription)") }
+        return xid
+    }
+
+    /// Searchable events last written by transaction `xid` or a later one, by id after
+    /// `afterID` (nil: from the first), at most `limit`: the columns of ``searchQuery``, then
+    /// start and end in microseconds since 1970. Paged by id so that a first load of a long
+    /// history never holds more than a page of result rows at once.
+    static func searchableEvents(writtenSince xid: UInt64, after afterID: String?, limit: Int,
+                                 on connection: PostgresConnection) throws -> [PostgresRow] {
+        try connection.query("""
+            SELECT id, title, starts_at, ends_at, min_price::float8, max_price::float8,
+                   (extract(epoch FROM starts_at) * 1000000)::int8, (extract(epoch FROM ends_at) * 1000000)::int8
+            FROM events WHERE ever_online AND changed_xid >= $1::text::xid8 AND id > $2::uuid ORDER BY id LIMIT $3
+            """, [String(xid), afterID ?? "00000000-0000-0000-0000-000000000000", limit])
+    }
+
     /// Searchable events starting at or after `startsAt` and ending at or before `endsAt`,
     /// by start then id, as the envelope's bytes. Only the bounds given go into the SQL, so the
     /// partial index serves. Encoded here, on the pool's thread, while the rows are at hand:

@@ -1,36 +1,53 @@
 import Foundation
 import HTTPTypes
 import Hummingbird
+import NIOPosix
 import Platform
 import Postgres
+import ServiceLifecycle
 
-/// ingest's part of the events workload: `GET /search`, from PostgreSQL through the Redis
-/// response cache, with an ETag so that an unchanged answer costs a 304. The provider is
-/// never on this path: whatever it does, search answers from what was stored.
+/// ingest's part of the events workload: `GET /search`, with an ETag so that an unchanged
+/// answer costs a 304. The provider is never on this path: whatever it does, search answers
+/// from what was stored.
 ///
-/// A miss (a window not asked since the last feed change) runs one query on a pool of its own
-/// (`SEARCH_POOL_SIZE` connections, each statement cut at `SEARCH_STATEMENT_TIMEOUT`): a flood
-/// of distinct windows then waits for those connections, never for the ones the rest of
-/// ingest reads with, and a pathological window gives its connection back within the
-/// timeout, answered 503 with `Retry-After` like any database that cannot serve now.
-/// Identical misses in one process run the query once (``SingleFlight``).
+/// Answers come from ``SearchIndex``, every searchable event held in memory and kept current
+/// from the database, so that a window no one asked before costs no more than one asked a
+/// thousand times (`SEARCH_INDEX=off` turns it off). Until the index has loaded, or when it
+/// would outgrow `SEARCH_INDEX_MAX_MB`, answers come from PostgreSQL through the Redis
+/// response cache: a miss runs one query on a pool of its own (`SEARCH_POOL_SIZE`
+/// connections, each statement cut at `SEARCH_STATEMENT_TIMEOUT`, then 503 with
+/// `Retry-After`), once per window per process (``SingleFlight``).
 public struct EventsSearch: Sendable {
     let database: PostgresPool
     let cache: VersionedCache
     let flights = SingleFlight<[UInt8]>()
+    /// Nil when `SEARCH_INDEX=off`.
+    public let index: SearchIndex?
     /// The most events one answer carries (`SEARCH_MAX_EVENTS`); a wider window is a 422.
     let maxEvents: Int
+
+    /// Answers of more events than this are written on a thread of NIO's pool: a 200,000-event
+    /// answer takes milliseconds to copy, which must not hold a thread of the cooperative pool.
+    static let largeAnswer = 2_000
 
     public init(runtime: ServiceRuntime) throws {
         let environment = runtime.configuration.environment
         let size = try environment.int("SEARCH_POOL_SIZE", default: 4, in: 1...64)
         let timeout = try environment.duration("SEARCH_STATEMENT_TIMEOUT", default: .seconds(2))
         let shared = try environment.oneOf("SEARCH_SHARED_CACHE", default: "on", allowed: ["on", "off"])
+        let indexed = try environment.oneOf("SEARCH_INDEX", default: "memory", allowed: ["memory", "off"])
+        let indexMegabytes = try environment.int("SEARCH_INDEX_MAX_MB", default: 1_024, in: 1...1_048_576)
         maxEvents = try environment.int("SEARCH_MAX_EVENTS", default: 200_000, in: 1...5_000_000)
         database = PostgresPool(url: runtime.configuration.databaseURL, size: size, applicationName: "switchyard-ingest-search",
                                 statementTimeout: timeout, maxWait: runtime.configuration.databasePoolWait)
         cache = SearchCache.make(redis: runtime.redis, sharesAnswers: shared == "on")
+        index = indexed == "off" ? nil : SearchIndex(databaseURL: runtime.configuration.databaseURL, redis: runtime.redis,
+                                                     versionKey: cache.versionKey, maxBytes: indexMegabytes * 1_048_576,
+                                                     logger: runtime.logger)
     }
+
+    /// What runs beside the routes: the index's loading and refreshing.
+    public var services: [any Service] { index.map { [$0] } ?? [] }
 
     public func addRoutes<Context: RequestContext>(to router: Router<Context>) {
         router.get("/search") { request, _ in try await search(request) }
@@ -43,9 +60,35 @@ public struct EventsSearch: Sendable {
         if let startsAt, let endsAt, startsAt > endsAt {
             throw APIError.badRequest("invalid_range", "starts_at must not be after ends_at", field: "starts_at")
         }
-        let key = "\(startsAt.map { String($0.timeIntervalSince1970) } ?? "")|\(endsAt.map { String($0.timeIntervalSince1970) } ?? "")"
+        // Event times are whole seconds (the provider's format has no fraction), so a bound is
+        // the same bound rounded inwards: `...00.5Z` and `...01Z` are one window and one
+        // cache entry, not two.
+        let from = startsAt.map { Int64($0.timeIntervalSince1970.rounded(.up)) }
+        let to = endsAt.map { Int64($0.timeIntervalSince1970.rounded(.down)) }
+        if let snapshot = index?.snapshot {
+            return try await answer(from: snapshot, from: from, to: to, request: request)
+        }
+        return try await answerFromDatabase(from: from, to: to, request: request)
+    }
+
+    /// From the in-memory index: no database, no Redis.
+    func answer(from snapshot: SearchIndexSnapshot, from: Int64?, to: Int64?, request: Request) async throws -> Response {
+        guard let matches = snapshot.window(startsAt: from.map { $0 * 1_000_000 }, endsAt: to.map { $0 * 1_000_000 },
+                                            maxEvents: maxEvents) else { throw Self.windowTooLarge(maxEvents) }
+        let etag = snapshot.etag(of: matches)
+        if let notModified = Self.notModified(request, etag: etag) { return notModified }
+        let body = matches.count > Self.largeAnswer
+            ? try await NIOThreadPool.singleton.runIfActive { snapshot.envelope(of: matches) }
+            : snapshot.envelope(of: matches)
+        return Self.ok(body, etag: etag)
+    }
+
+    /// From PostgreSQL through the response cache (kept as "<etag>\n<body>", so a hit costs no hashing).
+    func answerFromDatabase(from: Int64?, to: Int64?, request: Request) async throws -> Response {
+        let startsAt = from.map { Date(timeIntervalSince1970: Double($0)) }
+        let endsAt = to.map { Date(timeIntervalSince1970: Double($0)) }
+        let key = "\(from.map(String.init) ?? "")|\(to.map(String.init) ?? "")"
         let (version, cached) = try await cache.lookup(query: key)
-        // The cache keeps "<etag>\n<body>", so a hit costs no hashing.
         let entry: [UInt8]
         if let cached {
             entry = cached
@@ -60,12 +103,25 @@ public struct EventsSearch: Sendable {
         }
         guard let newline = entry.firstIndex(of: UInt8(ascii: "\n")) else { throw APIError(.internalServerError, code: "internal_error", message: "a cached answer has no ETag") }
         let etag = String(decoding: entry[..<newline], as: UTF8.self)
-        if let match = request.headers[.ifNoneMatch], match.split(separator: ",").contains(where: { $0.trimmingCharacters(in: .whitespaces) == etag }) {
-            return Response(status: .notModified, headers: [.eTag: etag])
-        }
+        if let notModified = Self.notModified(request, etag: etag) { return notModified }
         // Straight from the cached entry into the response's buffer: one copy of a large answer.
-        return Response(status: .ok, headers: [.contentType: "application/json; charset=utf-8", .eTag: etag, .cacheControl: "no-cache"],
-                        body: .init(byteBuffer: ByteBuffer(bytes: entry[(newline + 1)...])))
+        return Self.ok(ByteBuffer(bytes: entry[(newline + 1)...]), etag: etag)
+    }
+
+    static func notModified(_ request: Request, etag: String) -> Response? {
+        guard let match = request.headers[.ifNoneMatch],
+              match.split(separator: ",").contains(where: { $0.trimmingCharacters(in: .whitespaces) == etag }) else { return nil }
+        return Response(status: .notModified, headers: [.eTag: etag])
+    }
+
+    static func ok(_ body: ByteBuffer, etag: String) -> Response {
+        Response(status: .ok, headers: [.contentType: "application/json; charset=utf-8", .eTag: etag, .cacheControl: "no-cache"],
+                 body: .init(byteBuffer: body))
+    }
+
+    static func windowTooLarge(_ maxEvents: Int) -> APIError {
+        APIError(.unprocessableContent, code: "window_too_large",
+                 message: "more than \(maxEvents) events match; narrow the window (starts_at, ends_at)")
     }
 
     /// "<etag>\n<envelope>" for a window, from the database: query, encoding and hashing all on
@@ -78,8 +134,7 @@ public struct EventsSearch: Sendable {
                 return Array("\"\(SHA256Hex.of(body).prefix(32))\"\n".utf8) + body
             }
         } catch let tooBroad as EventsRepository.SearchTooBroad {
-            throw APIError(.unprocessableContent, code: "window_too_large",
-                           message: "more than \(tooBroad.maxEvents) events match; narrow the window (starts_at, ends_at)")
+            throw windowTooLarge(tooBroad.maxEvents)
         } catch let error as PostgresError where error.sqlState == "57014" {
             throw DependencyOutage(dependency: "database", detail: "a search ran past SEARCH_STATEMENT_TIMEOUT: \(error)")
         }

@@ -28,7 +28,8 @@ public struct VersionedCache: Sendable {
         self.sharesAnswers = sharesAnswers || localFreshness == nil
     }
 
-    var versionKey: String { "\(prefix):version" }
+    /// The key writers bump (`INCR`) after each commit.
+    public var versionKey: String { "\(prefix):version" }
 
     static let lookupScript = RedisScript("""
         local version = redis.call('GET', KEYS[1]) or '0'
