@@ -129,6 +129,12 @@ public enum EventsRepository {
         return xid
     }
 
+    /// How many statements have removed events so far (a trigger counts them): a copy of the
+    /// table made at another count may hold rows that no longer exist.
+    static func removalGeneration(on connection: PostgresConnection) throws -> Int64 {
+        try connection.query("SELECT generation FROM events_removals")[0].decode("generation")
+    }
+
     /// Searchable events last written by transaction `xid` or a later one, by id after
     /// `afterID` (nil: from the first), at most `limit`: the columns of ``searchQuery``, then
     /// start and end in microseconds since 1970. Paged by id so that a first load of a long

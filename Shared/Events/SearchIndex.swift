@@ -1,4 +1,5 @@
 import Logging
+import Metrics
 import Postgres
 import Redis
 import ServiceLifecycle
@@ -103,13 +104,16 @@ public final class SearchIndex: Service, Sendable {
     /// cooperative pool.
     func refresh() async throws {
         let current = snapshot
-        let loading = current == nil
         let started = ContinuousClock.now
-        let base = current ?? .empty
         let next: SearchIndexSnapshot
+        let fromScratch: Bool
         do {
-            next = try await database.withConnection { [maxBytes] connection in
+            (next, fromScratch) = try await database.withConnection { [maxBytes] connection in
+                // In this order: a removal or a write that commits after a step is seen by
+                // the next refresh, never lost between two.
+                let generation = try EventsRepository.removalGeneration(on: connection)
                 let watermark = try EventsRepository.oldestRunningTransaction(on: connection)
+                let base = current.flatMap { $0.generation == generation ? $0 : nil } ?? .empty(generation: generation)
                 var changed: [IndexedEvent] = []
                 var changedBytes = 0
                 var after: String?
@@ -125,7 +129,7 @@ public final class SearchIndex: Service, Sendable {
                     guard rows.count == Self.pageSize, let last = rows.last?[0] else { break }
                     after = last
                 }
-                return base.merging(changed, watermark: watermark)
+                return (base.merging(changed, watermark: watermark), base.watermark == 0)
             }
         } catch let overBudget as OverBudget {
             state.withLock { $0 = .overBudget }
@@ -134,13 +138,18 @@ public final class SearchIndex: Service, Sendable {
             return
         }
         state.withLock { $0 = .ready(next) }
-        if loading {
+        Self.eventsGauge.record(next.events.count)
+        Self.bytesGauge.record(next.bytes)
+        if fromScratch {
             logger.info("search index loaded", metadata: [
                 "events": "\(next.events.count)", "megabytes": "\(next.bytes / 1_048_576)",
                 "seconds": "\((ContinuousClock.now - started).components.seconds)",
             ])
         }
     }
+
+    static let eventsGauge = Gauge(label: "switchyard_search_index_events")
+    static let bytesGauge = Gauge(label: "switchyard_search_index_bytes")
 
     private struct OverBudget: Error {
         let bytes: Int

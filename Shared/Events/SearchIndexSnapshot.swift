@@ -11,13 +11,20 @@ final class SearchIndexSnapshot: Sendable {
     let watermark: UInt64
     /// About what ``events`` holds in memory.
     let bytes: Int
+    /// The count of statements that had removed events when this copy started
+    /// (``EventsRepository/removalGeneration(on:)``): at another count, reload from scratch.
+    let generation: Int64
 
-    static let empty = SearchIndexSnapshot(events: [], watermark: 0, bytes: 0)
+    /// Nothing yet: the next refresh reads every searchable event.
+    static func empty(generation: Int64) -> SearchIndexSnapshot {
+        SearchIndexSnapshot(events: [], watermark: 0, bytes: 0, generation: generation)
+    }
 
-    private init(events: [IndexedEvent], watermark: UInt64, bytes: Int) {
+    private init(events: [IndexedEvent], watermark: UInt64, bytes: Int, generation: Int64) {
         self.events = events
         self.watermark = watermark
         self.bytes = bytes
+        self.generation = generation
     }
 
     /// This snapshot with `changed` (new events and new values of known ones, each id once)
@@ -25,7 +32,7 @@ final class SearchIndexSnapshot: Sendable {
     /// refresh that found nothing costs nothing, and one that found a batch costs a copy of
     /// the array, not a sort of it.
     func merging(_ changed: [IndexedEvent], watermark: UInt64) -> SearchIndexSnapshot {
-        guard !changed.isEmpty else { return SearchIndexSnapshot(events: events, watermark: watermark, bytes: bytes) }
+        guard !changed.isEmpty else { return SearchIndexSnapshot(events: events, watermark: watermark, bytes: bytes, generation: generation) }
         let incoming = changed.sorted(by: IndexedEvent.precedes)
         let replaced = Set(changed.map(\.id))
         var merged: [IndexedEvent] = []
@@ -45,7 +52,7 @@ final class SearchIndexSnapshot: Sendable {
             merged.append(event)
             bytes += event.footprint
         }
-        return SearchIndexSnapshot(events: merged, watermark: watermark, bytes: bytes)
+        return SearchIndexSnapshot(events: merged, watermark: watermark, bytes: bytes, generation: generation)
     }
 
     /// The positions of the events with start >= `startsAt` and end <= `endsAt` (microseconds;

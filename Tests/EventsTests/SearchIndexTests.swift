@@ -156,6 +156,29 @@ struct SearchIndexTests {
         String(decoding: try #require(try fromIndex(index, nil, nil)), as: UTF8.self)
     }
 
+    /// The workload never deletes events, but an operator (or the benchmark) may: the index then
+    /// reloads rather than keep answering removed rows.
+    @Test func removedEventsLeaveTheIndex() async throws {
+        let schema = Schema()
+        try await schema.create()
+        let index = Self.index(schema.database)
+        do {
+            try await Self.insert(20, prefix: "gone", into: schema.database)
+            try await index.refresh()
+            #expect(index.snapshot?.events.count == 16)
+            try await schema.database.execute("DELETE FROM events WHERE plan_id IN ('1', '2', '3')")
+            try await index.refresh()
+            #expect(index.snapshot?.events.count == 13)
+            try await schema.database.execute("TRUNCATE events")
+            try await Self.insert(5, prefix: "new", into: schema.database)
+            try await index.refresh()
+            #expect(index.snapshot?.events.count == 4)
+        } catch {
+            Issue.record(error)
+        }
+        await schema.drop()
+    }
+
     /// Events that would need more memory than the budget leave the index off: `/search` then
     /// reads the database (``SearchIndex/snapshot`` is nil), rather than ingest growing.
     @Test func overItsBudgetTheIndexStandsAside() async throws {
