@@ -1,6 +1,7 @@
 # Sourced by scripts/bench.sh after the feed runs (ingest on 18680 still runs; BENCH, BIN,
-# DURATION, ROUNDS, RUN_DIR, PG_PORT, REDIS_PORT, pids, log, die, row, start, wait_ready come
-# from there). Sets search_notes for the summary and writes docs/benchmarks/search-open-loop.*.
+# DURATION, ROUNDS, RUN_DIR, PG_PORT, REDIS_PORT, pids, ingest_pid, log, die, row, start,
+# wait_ready and wait_search_index come from there). Sets search_notes for the summary and
+# writes docs/benchmarks/search-open-loop.*.
 #
 # /search when the cache cannot help (issue 10): the peer benchmark's 12,000 distinct windows
 # (Benchmarks/search_windows.py) over a history of 1,000,000 stored events:
@@ -34,9 +35,7 @@ history_seconds=$(python3 -c "import time; print(f'{time.time() - $history_start
 # in pages: wait until it holds every searchable event (1,000 + 90% of 999,000), then note what
 # that costs ingest in memory.
 index_started=$(date +%s.%N)
-index_events() { curl -s http://127.0.0.1:18680/metrics | awk '$1 == "switchyard_search_index_events" {print $2}'; }
-for _ in $(seq 600); do [ "$(index_events)" = 900100 ] && break; sleep 0.5; done
-[ "$(index_events)" = 900100 ] || die "ingest's search index never held the 900,100 searchable events (has: $(index_events))"
+wait_search_index 900100
 index_seconds=$(python3 -c "import time; print(f'{time.time() - $index_started:.1f}')")
 index_mb=$(curl -s http://127.0.0.1:18680/metrics | awk '$1 == "switchyard_search_index_bytes" {printf "%d", $2 / 1048576}')
 ingest_rss_mb=$(awk '/VmRSS/ {printf "%d", $2 / 1024}' "/proc/$ingest_pid/status")

@@ -39,7 +39,7 @@ BIN="$(swift build -c release --show-bin-path)"
 export DATABASE_URL="postgres://switchyard@127.0.0.1:$PG_PORT/switchyard_bench" LOG_LEVEL=error
 export AMQP_URL="amqp://guest:guest@127.0.0.1:$AMQP_PORT/switchyard_bench"
 export REDIS_URL="redis://127.0.0.1:$REDIS_PORT/2"
-psql -q -h 127.0.0.1 -p "$PG_PORT" -U switchyard switchyard_bench -c "DROP TABLE IF EXISTS sms_message_media, sms_messages, sms_stats, media, events, events_feed_fence, processed_messages, schema_migrations CASCADE; DROP TYPE IF EXISTS sms_status" 2>/dev/null
+psql -q -h 127.0.0.1 -p "$PG_PORT" -U switchyard switchyard_bench -c "DROP TABLE IF EXISTS sms_message_media, sms_messages, sms_stats, media, events, events_feed_fence, events_removals, processed_messages, schema_migrations CASCADE; DROP TYPE IF EXISTS sms_status" 2>/dev/null
 flush_redis() { redis-cli -h 127.0.0.1 -p "$REDIS_PORT" -n 2 FLUSHDB >/dev/null; }
 flush_redis
 pids=()
@@ -105,6 +105,13 @@ psql -q -h 127.0.0.1 -p "$PG_PORT" -U switchyard switchyard_bench -c "DELETE FRO
          timestamptz '2030-01-01 00:00:00+00' + (g * interval '863 seconds'),
          timestamptz '2030-01-01 02:00:00+00' + (g * interval '863 seconds'), 10 + g % 50, 60 + g % 50, '[]', now()
   FROM generate_series(1, 10000) g" -c "ANALYZE events"
+# ingest answers /search from its in-memory index, which reloads after the DELETE: wait for it.
+index_events() { curl -s http://127.0.0.1:18680/metrics | awk '$1 == "switchyard_search_index_events" {printf "%d", $2}'; }
+wait_search_index() {
+  for _ in $(seq 600); do [ "$(index_events)" = "$1" ] && return; sleep 0.5; done
+  die "ingest's search index never held $1 events (has: $(index_events))"
+}
+wait_search_index 10000
 curl -s -X POST -o /dev/null "http://127.0.0.1:18680/_bench/bare"  # warm up
 latency() { wrk -t2 -c64 -d"${DURATION}s" --latency "$@" | awk '/Requests\/sec/ {rps=$2} /^ +99%/ {p99=$2} END {printf "%d %s\n", rps, p99}'; }
 read -r bare_rps bare_p99 < <(latency "http://127.0.0.1:18680/_bench/bare")

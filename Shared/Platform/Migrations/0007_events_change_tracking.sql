@@ -10,7 +10,7 @@
 ALTER TABLE events ADD COLUMN changed_xid xid8 NOT NULL DEFAULT pg_current_xact_id();
 CREATE INDEX events_changed ON events (changed_xid) WHERE ever_online;
 
-CREATE FUNCTION events_record_change() RETURNS trigger LANGUAGE plpgsql AS $$
+CREATE OR REPLACE FUNCTION events_record_change() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     NEW.changed_xid := pg_current_xact_id();
     RETURN NEW;
@@ -26,7 +26,7 @@ CREATE TABLE events_removals (
     generation bigint NOT NULL
 );
 INSERT INTO events_removals (generation) VALUES (0);
-CREATE FUNCTION events_record_removal() RETURNS trigger LANGUAGE plpgsql AS $$
+CREATE OR REPLACE FUNCTION events_record_removal() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     UPDATE events_removals SET generation = generation + 1;
     RETURN NULL;
