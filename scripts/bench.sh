@@ -45,7 +45,8 @@ flush_redis
 pids=()
 stop_services() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; wait 2>/dev/null || true; }
 trap stop_services EXIT
-start() { HTTP_PORT=$2 METRICS_PORT=$2 BENCH_ROUTES=1 "$BIN/$1" & pids+=($!); }
+# wrk connects from one address: the per-client limit would stop the measurement at once.
+start() { HTTP_PORT=$2 METRICS_PORT=$2 BENCH_ROUTES=1 SMS_CLIENT_RATE_LIMIT=1000000000/60s "$BIN/$1" & pids+=($!); }
 wait_ready() { for _ in $(seq 100); do curl -fs "http://127.0.0.1:$1/health/ready" >/dev/null && return; sleep 0.2; done; die "port $1 not ready"; }
 start ingest 18680; wait_ready 18680
 ingest_pid="${pids[0]}"

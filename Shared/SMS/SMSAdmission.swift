@@ -2,12 +2,17 @@ import Foundation
 import Platform
 import Redis
 
-/// The two Redis-side checks of `POST /messages`, applied in one atomic Lua script so that
+/// The Redis-side checks of `POST /messages`, applied in one atomic Lua script so that
 /// any number of ingest replicas enforce exactly one duplicate window and one rate limit:
 ///
 /// 1. the same (from, to, text) within the dedup window of the first is a duplicate (and
 ///    uses no quota);
-/// 2. at most N accepted messages per sender in any sliding window: the sender's key holds
+/// 2. at most M accepted messages per client (``ClientIdentity``: the authenticated caller,
+///    else its address) in a sliding window, checked first: `from` is the client's choice,
+///    so without it one client could send any number of messages under made-up senders. Its
+///    limit is generous (100 a minute), so it is counted in two fixed windows, the earlier
+///    weighted by its overlap with the sliding one (constant work for any limit);
+/// 3. at most N accepted messages per sender in any sliding window: the sender's key holds
 ///    the accept times (ms) still inside the window as one short string, "t1 t2 ...".
 ///
 /// The string makes an accepted message four commands inside the script (dedup, read and
@@ -93,6 +98,9 @@ public struct SMSAdmission: Sendable {
         public var remaining: Int
         /// Milliseconds until the oldest counted message leaves the window.
         public var resetMilliseconds: Int
+        /// Whose limit this is: the sender's (`from`) or the client's (``ClientIdentity``).
+        public var scope: Scope = .sender
+        public enum Scope: Sendable, Equatable { case sender, client }
         public var resetSeconds: Int { max(1, (resetMilliseconds + 999) / 1000) }
     }
 
@@ -116,9 +124,14 @@ public struct SMSAdmission: Sendable {
     var pendingSlotMilliseconds: Int { min(configuration.dedupWindow.milliseconds, pendingSlotCap.milliseconds) }
 
     static let admit = RedisScript("""
-        -- KEYS: dedup, rate (the sender's accept times, "ms ms ..."), pending copy
-        -- ARGV: now ms, window ms, limit, pending slot ms, id, pending json, pending ttl ms
+        -- KEYS: dedup, rate (the sender's accept times, "ms ms ..."), pending copy, client
+        --       ("<window start ms> <count> <count of the window before>")
+        -- ARGV: now ms, window ms, limit, pending slot ms, id, pending json, pending ttl ms,
+        --       client window ms, client limit (0: no client limit)
+        -- The client's limit comes first: it is the one a client cannot sidestep by naming
+        -- another sender. A duplicate uses neither quota.
         local now, window, limit = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+        local clientWidth, clientLimit = tonumber(ARGV[8]), tonumber(ARGV[9])
         local recent, oldest = {}, now
         for stamp in string.gmatch(redis.call('GET', KEYS[2]) or '', '%d+') do
           local at = tonumber(stamp)
@@ -127,16 +140,49 @@ public struct SMSAdmission: Sendable {
             if at < oldest then oldest = at end
           end
         end
+        local reset = oldest + window - now
+        -- The client's count slides too, estimated from two fixed windows (this one, and the one
+        -- before weighted by how much of it still overlaps the last clientWidth ms): constant
+        -- work however high the limit, where a list of times would grow with it.
+        local start = now - now % clientWidth
+        local count, previous, used = 0, 0, 0
+        if clientLimit > 0 then
+          local fields = {}
+          for number in string.gmatch(redis.call('GET', KEYS[4]) or '', '%d+') do fields[#fields + 1] = tonumber(number) end
+          if fields[1] == start then
+            count, previous = fields[2], fields[3]
+          elseif fields[1] == start - clientWidth then
+            previous = fields[2]
+          end
+          used = count + math.floor(previous * (clientWidth - (now - start)) / clientWidth)
+        end
+        local clientReset = start + clientWidth - now
+        if clientLimit > 0 and used >= clientLimit then
+          -- Refused: how long until the estimate drops below the limit (what Retry-After says).
+          if count >= clientLimit then
+            clientReset = clientReset + math.floor(clientWidth * (count - clientLimit) / count) + 1
+          else
+            clientReset = math.max(1, math.floor(clientWidth - (clientLimit - count) * clientWidth / previous - (now - start)) + 1)
+          end
+        end
         local existing = redis.call('SET', KEYS[1], 'pending:' .. ARGV[5], 'NX', 'GET', 'PX', ARGV[4])
-        if existing then return {'duplicate', existing, #recent, oldest + window - now} end
+        if existing then return {'duplicate', existing, #recent, reset, used, clientReset} end
+        if clientLimit > 0 and used >= clientLimit then
+          redis.call('DEL', KEYS[1])
+          return {'limited_client', '', #recent, reset, used, clientReset}
+        end
         if #recent >= limit then
           redis.call('DEL', KEYS[1])
-          return {'limited', '', #recent, oldest + window - now}
+          return {'limited', '', #recent, reset, used, clientReset}
         end
         recent[#recent + 1] = ARGV[1]
         redis.call('SET', KEYS[2], table.concat(recent, ' '), 'PX', window)
+        if clientLimit > 0 then
+          redis.call('SET', KEYS[4], start .. ' ' .. (count + 1) .. ' ' .. previous, 'PX', 2 * clientWidth)
+          used = used + 1
+        end
         redis.call('SET', KEYS[3], ARGV[6], 'PX', ARGV[7])
-        return {'accepted', ARGV[5], #recent, oldest + window - now}
+        return {'accepted', ARGV[5], #recent, reset, used, clientReset}
         """)
 
     /// Also how a slot is held after a publish timed out (``holdInDoubt(_:now:)``): the same
@@ -155,12 +201,22 @@ public struct SMSAdmission: Sendable {
         """)
 
     static let release = RedisScript("""
-        -- KEYS: as admit; ARGV: 'pending:<id>', the accept time admit recorded
+        -- KEYS: as admit; ARGV: 'pending:<id>', the accept time admit recorded, client window ms
         local kept, found = {}, false
         for stamp in string.gmatch(redis.call('GET', KEYS[2]) or '', '%d+') do
           if not found and stamp == ARGV[2] then found = true else kept[#kept + 1] = stamp end
         end
         if #kept == 0 then redis.call('DEL', KEYS[2]) else redis.call('SET', KEYS[2], table.concat(kept, ' '), 'KEEPTTL') end
+        -- The client's count: one less in the window the accept time fell in, if still kept.
+        local fields = {}
+        for number in string.gmatch(redis.call('GET', KEYS[4]) or '', '%d+') do fields[#fields + 1] = tonumber(number) end
+        if #fields == 3 then
+          local width, at = tonumber(ARGV[3]), tonumber(ARGV[2])
+          local start = at - at % width
+          if fields[1] == start then fields[2] = math.max(0, fields[2] - 1)
+          elseif fields[1] == start + width then fields[3] = math.max(0, fields[3] - 1) end
+          redis.call('SET', KEYS[4], fields[1] .. ' ' .. fields[2] .. ' ' .. fields[3], 'KEEPTTL')
+        end
         if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
         redis.call('DEL', KEYS[3])
         return 1
@@ -184,16 +240,27 @@ public struct SMSAdmission: Sendable {
         """)
 
     /// `view` is the message object as JSON, kept as the `received` copy when accepted.
-    public func admit(_ message: AcceptedSMS, view pending: [UInt8]) async throws -> Decision {
-        let reply = try await redis.evaluate(Self.admit, keys: keys(for: message), arguments: [
+    /// `client` names who sent the request (``ClientIdentity``); nil applies no client limit.
+    /// The state returned is that of the limit closer to running out (the client's on a tie
+    /// only when it refused), so the `RateLimit-*` headers always describe what stops the
+    /// client next.
+    public func admit(_ message: AcceptedSMS, client: String? = nil, view pending: [UInt8]) async throws -> Decision {
+        let clientLimit = client == nil ? 0 : configuration.clientRateLimitCount
+        let reply = try await redis.evaluate(Self.admit, keys: keys(for: message, client: client), arguments: [
             message.receivedAt.millisecondsSince1970, configuration.rateLimitWindow.milliseconds, configuration.rateLimitCount,
             pendingSlotMilliseconds, message.id.uuidString.lowercased(), pending, Self.pendingTTLMilliseconds,
+            configuration.clientRateLimitWindow.milliseconds, clientLimit,
         ])
-        guard let parts = reply.array, parts.count == 4, let verdict = parts[0].string, let count = parts[2].int, let reset = parts[3].int else {
+        guard let parts = reply.array, parts.count == 6, let verdict = parts[0].string, let count = parts[2].int, let reset = parts[3].int,
+              let clientCount = parts[4].int, let clientReset = parts[5].int else {
             throw RedisError(.unexpectedReply, "admission script answered \(reply)")
         }
-        let state = RateLimitState(limit: configuration.rateLimitCount, remaining: max(0, configuration.rateLimitCount - count),
-                                   resetMilliseconds: reset)
+        // After an accept the counts include this message; the states say what is left.
+        let sender = RateLimitState(limit: configuration.rateLimitCount, remaining: max(0, configuration.rateLimitCount - count),
+                                    resetMilliseconds: reset)
+        let byClient = RateLimitState(limit: clientLimit, remaining: max(0, clientLimit - clientCount),
+                                      resetMilliseconds: clientReset, scope: .client)
+        let state = client != nil && byClient.remaining < sender.remaining ? byClient : sender
         switch verdict {
         case "accepted": return .accepted(state)
         case "duplicate":
@@ -201,7 +268,8 @@ public struct SMSAdmission: Sendable {
             // A slot of another shape (an older ingest's bare id) is waited on like a pending
             // one; the id of a pending slot is never answered, so a made-up one does no harm.
             return .duplicate(Slot(value) ?? Slot(id: UUID(uuidString: value) ?? UUID(), confirmed: false), state)
-        default: return .limited(state)
+        case "limited_client": return .limited(byClient)
+        default: return .limited(sender)
         }
     }
 
@@ -225,9 +293,12 @@ public struct SMSAdmission: Sendable {
         _ = try await redis.evaluate(Self.confirm, keys: [dedupKey(for: message)], arguments: [pending, pending, hold])
     }
 
-    public func release(_ message: AcceptedSMS) async throws {
-        _ = try await redis.evaluate(Self.release, keys: keys(for: message),
-                                   arguments: [Slot.value(message.id, confirmed: false), message.receivedAt.millisecondsSince1970])
+    /// Gives back the quota `admit` took (the sender's, and the client's when `client` is the
+    /// one it was admitted with) and the duplicate slot.
+    public func release(_ message: AcceptedSMS, client: String? = nil) async throws {
+        _ = try await redis.evaluate(Self.release, keys: keys(for: message, client: client),
+                                   arguments: [Slot.value(message.id, confirmed: false), message.receivedAt.millisecondsSince1970,
+                                               configuration.clientRateLimitWindow.milliseconds])
     }
 
     /// For a duplicate of a pending message: reads the slot again, at growing intervals (5 ms
@@ -269,8 +340,9 @@ public struct SMSAdmission: Sendable {
         _ = try await redis.evaluate(settle, keys: keys, arguments: arguments)
     }
 
-    func keys(for message: AcceptedSMS) -> [any RedisArgument] {
-        [Self.dedupKey(for: message), "sms:rate:\(message.from)", Self.pendingKey(message.id)]
+    /// Without a client, the fourth key is one nothing writes (the script skips the client's limit).
+    func keys(for message: AcceptedSMS, client: String?) -> [any RedisArgument] {
+        [Self.dedupKey(for: message), "sms:rate:\(message.from)", Self.pendingKey(message.id), "sms:client:\(client ?? "")"]
     }
 
     func dedupKey(for message: AcceptedSMS) -> String { Self.dedupKey(for: message) }

@@ -8,35 +8,48 @@ import Redis
 /// The SMS routes of ingest: submit, read, list, attach media, and the JSON metrics.
 public struct SMSIngest: Sendable {
     let database: PostgresPool
+    /// List misses only (see ``list(_:)``).
+    let lists: PostgresPool
     let bus: MessageBus
     let configuration: SMSConfiguration
     let admission: SMSAdmission
     let cache: VersionedCache
     let media: SMSMedia
     let queues: QueueInspector
+    let clients: ClientIdentity
 
     public init(runtime: ServiceRuntime) throws {
         configuration = try SMSConfiguration(environment: runtime.configuration.environment)
         database = runtime.database
+        lists = PostgresPool(url: runtime.configuration.databaseURL, size: configuration.listPoolSize, applicationName: "switchyard-ingest-lists",
+                             statementTimeout: configuration.listStatementTimeout, maxWait: runtime.configuration.databasePoolWait)
         bus = runtime.bus
         // A pending duplicate slot must outlive the longest publish (see SMSAdmission).
         admission = SMSAdmission(redis: runtime.redis, configuration: configuration, pendingSlotCap: runtime.bus.publishTimeout + .seconds(1))
         cache = SMSListCache.make(redis: runtime.redis)
-        media = SMSMedia(database: runtime.database, blobs: try runtime.blobStore(), cache: cache, maxBytes: configuration.mediaMaxBytes)
+        media = SMSMedia(database: runtime.database, blobs: try runtime.blobStore(), cache: cache, maxBytes: configuration.mediaMaxBytes,
+                         perMessage: configuration.mediaPerMessage, bytesPerMessage: configuration.mediaBytesPerMessage,
+                         uploads: ClientRateLimiter(redis: runtime.redis, prefix: "sms:media-uploads", limit: configuration.mediaClientRateLimitCount,
+                                                    window: configuration.mediaClientRateLimitWindow))
         queues = QueueInspector(url: runtime.configuration.amqpURL)
+        clients = try ClientIdentity(environment: runtime.configuration.environment)
     }
 
     /// The largest body an SMS route accepts: a media upload of the maximum size in its multipart wrapping.
     public var largestBodyBytes: Int { configuration.mediaMaxBytes + 64 * 1024 }
 
-    public func addRoutes<Context: RequestContext & RequestIDCarrying>(to router: Router<Context>) {
-        router.post("/messages") { request, context in try await submit(request, requestID: context.requestID) }
+    public func addRoutes<Context: RequestIDCarrying & PrincipalCarrying & RemoteAddressRequestContext>(to router: Router<Context>) {
+        router.post("/messages") { request, context in
+            let client = clients.key(principal: context.principal, peer: context.remoteAddress, headers: request.headers)
+            return try await submit(request, requestID: context.requestID, client: client)
+        }
         router.get("/messages") { request, _ in try await list(request) }
         router.get("/messages/:id") { _, context in try await message(try messageID(context)) }
         router.post("/messages/:id/media") { request, context in
             let id = try messageID(context)
             guard try await find(id) != nil else { throw APIError.notFound("no message \(id.uuidString.lowercased())") }
-            return try await media.attach(request, to: id)
+            let client = clients.key(principal: context.principal, peer: context.remoteAddress, headers: request.headers)
+            return try await media.attach(request, to: id, client: client)
         }
         router.get("/messages/:id/media") { _, context in
             let id = try messageID(context)
@@ -44,13 +57,15 @@ public struct SMSIngest: Sendable {
             return JSONEnvelope.response(MediaList(items: message.media))
         }
         router.get("/media/:sha256") { request, context in
-            try await media.download(context.parameters.get("sha256") ?? "", request: request)
+            try await media.download(context.parameters.get("sha256") ?? "", request: request, context: context)
         }
     }
 
     // MARK: - POST /messages
 
-    func submit(_ request: Request, requestID: String?) async throws -> Response {
+    /// `client` (``ClientIdentity``) is held to `SMS_CLIENT_RATE_LIMIT` before the sender is
+    /// held to `SMS_RATE_LIMIT`; nil (no socket: an in-process call) only to the sender's.
+    func submit(_ request: Request, requestID: String?, client: String?) async throws -> Response {
         var body = try await request.body.collect(upTo: 64 * 1024)
         let submission = try SMSSubmission.validate(body.readBytes(length: body.readableBytes) ?? [])
         // A duplicate of a message whose publish is not confirmed yet waits for it, this long at
@@ -62,7 +77,7 @@ public struct SMSIngest: Sendable {
                                        callbackURL: submission.callbackURL, receivedAt: Self.nowToTheMillisecond())
             // One encoding serves both the `received` copy kept in Redis and the 202's body.
             let received = SMSMessageView(received: accepted).jsonBytes
-            switch try await admission.admit(accepted, view: received) {
+            switch try await admission.admit(accepted, client: client, view: received) {
             case .duplicate(let slot, let state):
                 // Only a confirmed first message may be answered: a pending one may never exist.
                 let outcome: SMSAdmission.SlotOutcome
@@ -77,9 +92,10 @@ public struct SMSIngest: Sendable {
             case .limited(let state):
                 var headers = rateLimitHeaders(state)
                 headers[.retryAfter] = String(state.resetSeconds)
-                throw APIError(.tooManyRequests, code: "rate_limited",
-                               message: "at most \(state.limit) messages per \(configuration.rateLimitWindow) from \(accepted.from); retry in \(state.resetSeconds) s",
-                               headers: headers)
+                let whose = state.scope == .client
+                    ? "at most \(state.limit) messages per \(configuration.clientRateLimitWindow) from one client"
+                    : "at most \(state.limit) messages per \(configuration.rateLimitWindow) from \(accepted.from)"
+                throw APIError(.tooManyRequests, code: "rate_limited", message: "\(whose); retry in \(state.resetSeconds) s", headers: headers)
             case .accepted(let state):
                 let envelope = MessageEnvelope(id: accepted.id, type: "sms.accepted", requestID: requestID, payload: accepted)
                 do {
@@ -92,7 +108,7 @@ public struct SMSIngest: Sendable {
                     if MessageBus.mayHaveQueued(afterFailure: error) {
                         try? await admission.holdInDoubt(accepted)
                     } else {
-                        try? await admission.release(accepted)
+                        try? await admission.release(accepted, client: client)
                     }
                     throw APIError(.serviceUnavailable, code: "broker_unavailable", message: "the message could not be queued; retry",
                                    headers: [.retryAfter: "5"])
@@ -156,17 +172,31 @@ public struct SMSIngest: Sendable {
         return try await admission.pendingMessage(id)
     }
 
+    /// A miss runs on ingest's list pool (`SMS_LIST_POOL_SIZE` connections, each statement cut
+    /// at `SMS_LIST_STATEMENT_TIMEOUT`), so a flood of distinct pages waits for those
+    /// connections, never for the ones single reads and media use, and a query cut by the
+    /// timeout is a 503 with `Retry-After` (the database cannot serve it now), not a 500.
     func list(_ request: Request) async throws -> Response {
-        let query = try Self.listQuery(request.uri.queryParameters)
+        let query = try Self.listQuery(request.uri.queryParameters, maxOffset: configuration.listMaxOffset)
         let (version, cached) = try await cache.lookup(query: query.cacheKey)
         if let cached { return JSONEnvelope.response(bytes: cached) }
-        let page = try await database.withConnection { try SMSRepository.list(query, on: $0) }
+        let countCap = Self.countCap(maxOffset: configuration.listMaxOffset)
+        let page: (items: [SMSMessageView], total: Int)
+        do {
+            page = try await lists.withConnection { try SMSRepository.list(query, countCap: countCap, on: $0) }
+        } catch let error as PostgresError where error.sqlState == "57014" {
+            throw DependencyOutage(dependency: "database", detail: "a list query ran past SMS_LIST_STATEMENT_TIMEOUT: \(error)")
+        }
         let bytes = JSONEnvelope.bytes(SMSPage(items: page.items, limit: query.limit, offset: query.offset, total: page.total))
         try? await cache.store(bytes, query: query.cacheKey, version: version)
         return JSONEnvelope.response(bytes: bytes)
     }
 
-    static func listQuery(_ parameters: Hummingbird.Parameters) throws(APIError) -> SMSRepository.ListQuery {
+    /// `total` counts at most every row a page can reach: the deepest offset plus the largest page.
+    static func countCap(maxOffset: Int) -> Int { maxOffset + maxListLimit }
+    static let maxListLimit = 100
+
+    static func listQuery(_ parameters: Hummingbird.Parameters, maxOffset: Int) throws(APIError) -> SMSRepository.ListQuery {
         func number(_ name: String, default fallback: Int, range: ClosedRange<Int>) throws(APIError) -> Int {
             guard let text = parameters.get(name) else { return fallback }
             guard let value = Int(text), range.contains(value) else {
@@ -191,8 +221,8 @@ public struct SMSIngest: Sendable {
             status = known
         }
         return SMSRepository.ListQuery(from: try phone("from"), to: try phone("to"), status: status,
-                                       limit: try number("limit", default: 10, range: 1...100),
-                                       offset: try number("offset", default: 0, range: 0...Int.max))
+                                       limit: try number("limit", default: 10, range: 1...maxListLimit),
+                                       offset: try number("offset", default: 0, range: 0...maxOffset))
     }
 
     // MARK: - Metrics

@@ -62,16 +62,19 @@ public enum SMSRepository {
         var cacheKey: String { "\(from ?? "")|\(to ?? "")|\(status?.rawValue ?? "")|\(limit)|\(offset)" }
     }
 
-    /// A page, newest first, and the total matching the filters. Only the filters present go
-    /// into the SQL, so each query can use its index.
-    public static func list(_ query: ListQuery, on connection: PostgresConnection) throws -> (items: [SMSMessageView], total: Int) {
+    /// A page, newest first, and the total matching the filters, counted up to `countCap` rows
+    /// (more than that answers `countCap`): an exact count of a large table is a full scan of
+    /// its index on every miss, and no page past the offset cap can be asked for anyway. Only
+    /// the filters present go into the SQL, so each query can use its index.
+    public static func list(_ query: ListQuery, countCap: Int, on connection: PostgresConnection) throws -> (items: [SMSMessageView], total: Int) {
         var conditions: [String] = []
         var parameters: [any PostgresEncodable] = []
         if let from = query.from { parameters.append(from); conditions.append(#""from" = $\#(parameters.count)"#) }
         if let to = query.to { parameters.append(to); conditions.append(#""to" = $\#(parameters.count)"#) }
         if let status = query.status { parameters.append(status.rawValue); conditions.append("status = $\(parameters.count)::sms_status") }
         let filter = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
-        let total = try connection.query("SELECT count(*) AS total FROM sms_messages \(filter)", parameters)[0].decode("total", as: Int.self)
+        let counted = try connection.query("SELECT count(*) AS total FROM (SELECT 1 FROM sms_messages \(filter) LIMIT \(countCap)) AS capped",
+                                           parameters)[0].decode("total", as: Int.self)
         let rows = try connection.query("""
             SELECT \(columns) FROM sms_messages \(filter)
             ORDER BY received_at DESC, id DESC LIMIT \(query.limit) OFFSET \(query.offset)
@@ -79,7 +82,7 @@ public enum SMSRepository {
         let ids = try rows.map { try $0.decode("id", as: UUID.self) }
         let media = try media(of: ids, on: connection)
         let items = try rows.map { row in try SMSMessageView(row: row, media: media[try row.decode("id", as: UUID.self)] ?? []) }
-        return (items, total)
+        return (items, counted)
     }
 
     /// Attachments of several messages in one query.
@@ -98,15 +101,42 @@ public enum SMSRepository {
         return media
     }
 
-    /// Records the media row (once per content) and its link to the message. Returns false
-    /// when this message already had these bytes attached.
-    public static func attach(_ media: MediaView, to message: UUID, on connection: PostgresConnection) throws -> Bool {
+    public enum AttachOutcome: Sendable, Equatable {
+        case created
+        /// These bytes were already attached to this message.
+        case existing
+        /// The message already has `count` attachments of `bytes` in total; this one would pass a cap.
+        case overQuota(count: Int, bytes: Int)
+    }
+
+    /// Records the media row (once per content) and its link to the message, unless the message
+    /// would then hold more than `maxCount` attachments or `maxBytes` of them. Attaches to one
+    /// message are serialised by an advisory lock on its id, so concurrent uploads cannot
+    /// each see room for one more and together pass the cap.
+    public static func attach(_ media: MediaView, to message: UUID, maxCount: Int, maxBytes: Int,
+                              on connection: PostgresConnection) throws -> AttachOutcome {
         try connection.transaction { connection in
+            try connection.execute("SELECT pg_advisory_xact_lock(hashtextextended($1::text, 7313))", [message])
+            let usage = try attachedUsage(of: message, sha256: media.sha256, on: connection)
+            if usage.alreadyAttached { return .existing }
+            guard usage.count + 1 <= maxCount, usage.bytes + media.size <= maxBytes else {
+                return .overQuota(count: usage.count, bytes: usage.bytes)
+            }
             try connection.execute("INSERT INTO media (sha256, content_type, size) VALUES ($1, $2, $3) ON CONFLICT (sha256) DO NOTHING",
                                    [media.sha256, media.contentType, media.size])
-            return try connection.execute("INSERT INTO sms_message_media (message_id, sha256) VALUES ($1, $2) ON CONFLICT DO NOTHING",
-                                          [message, media.sha256]).affectedRows == 1
+            try connection.execute("INSERT INTO sms_message_media (message_id, sha256) VALUES ($1, $2)", [message, media.sha256])
+            return .created
         }
+    }
+
+    /// How many attachments a message has, their total size, and whether `sha256` is one of them.
+    public static func attachedUsage(of message: UUID, sha256: String, on connection: PostgresConnection) throws
+        -> (count: Int, bytes: Int, alreadyAttached: Bool) {
+        let row = try connection.query("""
+            SELECT count(*) AS n, coalesce(sum(m.size), 0)::bigint AS bytes, coalesce(bool_or(a.sha256 = $2), false) AS attached
+            FROM sms_message_media a JOIN media m USING (sha256) WHERE a.message_id = $1
+            """, [message, sha256])[0]
+        return (try row.decode("n", as: Int.self), try row.decode("bytes", as: Int.self), try row.decode("attached", as: Bool.self))
     }
 
     public static func mediaContentType(_ sha256: String, on connection: PostgresConnection) throws -> String? {

@@ -8,6 +8,8 @@ actor SMSPipeline {
     static let shared = SMSPipeline()
     static let webhookSecret = "test-webhook-secret"
     static let mediaMaxBytes = 1 << 20
+    /// Two uploads of the largest size fit on one message, a third does not (MediaLimitsTests).
+    static let mediaBytesPerMessage = 2 << 20
 
     private(set) var services: [String: ServiceProcess] = [:]
     nonisolated let base = "http://127.0.0.1:18580"
@@ -15,7 +17,8 @@ actor SMSPipeline {
 
     func start() async throws {
         guard services.isEmpty else { return }
-        let environment = ["WEBHOOK_SECRET": Self.webhookSecret, "MEDIA_MAX_BYTES": String(Self.mediaMaxBytes)]
+        let environment = ["WEBHOOK_SECRET": Self.webhookSecret, "MEDIA_MAX_BYTES": String(Self.mediaMaxBytes),
+                           "SMS_MEDIA_BYTES_PER_MESSAGE": String(Self.mediaBytesPerMessage)]
         for (index, name) in ["ingest", "storage", "processing", "notification"].enumerated() {
             services[name] = try ServiceProcess(name, port: 18580 + index, environment: environment)
         }

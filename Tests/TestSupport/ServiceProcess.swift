@@ -31,6 +31,10 @@ public final class ServiceProcess: @unchecked Sendable {
         environment["LOG_LEVEL"] = environment["TEST_SERVICE_LOG_LEVEL"] ?? "error"
         // As under supervision: a crash ends the process at once (no backtracer pausing threads).
         environment["SWIFT_BACKTRACE"] = environment["SWIFT_BACKTRACE"] ?? "enable=no"
+        // Every test client connects from 127.0.0.1, so the per-client limit would be shared by
+        // all the suites running at once; tests of that limit set their own.
+        environment["SMS_CLIENT_RATE_LIMIT"] = environment["SMS_CLIENT_RATE_LIMIT"] ?? "1000000/60s"
+        environment["SMS_MEDIA_CLIENT_RATE_LIMIT"] = environment["SMS_MEDIA_CLIENT_RATE_LIMIT"] ?? "1000000/60s"
         environment.merge(extra) { $1 }
         self.environment = environment
         process = Process()

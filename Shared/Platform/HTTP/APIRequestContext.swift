@@ -4,14 +4,17 @@ import NIOCore
 
 /// The request context of ingest's API: Hummingbird's core context plus the request id, which
 /// handlers copy into every message they publish so one id follows the work through all stages,
-/// and the caller, when the request named one (``AuthenticationMiddleware``).
-public struct APIRequestContext: RequestContext, RequestIDCarrying, PrincipalCarrying {
+/// the caller, when the request named one (``AuthenticationMiddleware``), and the address the
+/// connection came from (``ClientIdentity``).
+public struct APIRequestContext: RequestContext, RequestIDCarrying, PrincipalCarrying, RemoteAddressRequestContext {
     public var coreContext: CoreRequestContextStorage
     public var requestID: String?
     public var principal: Principal?
+    public let remoteAddress: SocketAddress?
 
     public init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)
+        remoteAddress = source.channel.remoteAddress
     }
 }
 
