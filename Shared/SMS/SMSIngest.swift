@@ -6,9 +6,9 @@ import Postgres
 import Redis
 
 /// The SMS routes of ingest: submit, read, list, attach media, and the JSON metrics.
-public struct SMSIngest: Sendable {
+public struct SMSIngest: WorkloadRoutes {
     let database: PostgresPool
-    let bus: MessageBus
+    let bus: any MessagePublisher
     let configuration: SMSConfiguration
     let admission: SMSAdmission
     let cache: VersionedCache
@@ -16,20 +16,28 @@ public struct SMSIngest: Sendable {
     let queues: QueueInspector
 
     public init(runtime: ServiceRuntime) throws {
-        configuration = try SMSConfiguration(environment: runtime.configuration.environment)
-        database = runtime.database
-        bus = runtime.bus
+        self.init(configuration: try SMSConfiguration(environment: runtime.configuration.environment), database: runtime.database,
+                  redis: runtime.redis, publisher: runtime.bus, blobs: try runtime.blobStore(),
+                  queues: QueueInspector(url: runtime.configuration.amqpURL))
+    }
+
+    /// From its dependencies alone: in-process route tests pass an ``InMemoryPublisher``.
+    public init(configuration: SMSConfiguration, database: PostgresPool, redis: RedisClient, publisher: any MessagePublisher,
+                blobs: BlobStore, queues: QueueInspector) {
+        self.configuration = configuration
+        self.database = database
+        bus = publisher
         // A pending duplicate slot must outlive the longest publish (see SMSAdmission).
-        admission = SMSAdmission(redis: runtime.redis, configuration: configuration, pendingSlotCap: runtime.bus.publishTimeout + .seconds(1))
-        cache = SMSListCache.make(redis: runtime.redis)
-        media = SMSMedia(database: runtime.database, blobs: try runtime.blobStore(), cache: cache, maxBytes: configuration.mediaMaxBytes)
-        queues = QueueInspector(url: runtime.configuration.amqpURL)
+        admission = SMSAdmission(redis: redis, configuration: configuration, pendingSlotCap: publisher.publishTimeout + .seconds(1))
+        cache = SMSListCache.make(redis: redis)
+        media = SMSMedia(database: database, blobs: blobs, cache: cache, maxBytes: configuration.mediaMaxBytes)
+        self.queues = queues
     }
 
     /// The largest body an SMS route accepts: a media upload of the maximum size in its multipart wrapping.
     public var largestBodyBytes: Int { configuration.mediaMaxBytes + 64 * 1024 }
 
-    public func addRoutes<Context: RequestContext & RequestIDCarrying>(to router: Router<Context>) {
+    public func addRoutes(to router: Router<APIRequestContext>) {
         router.post("/messages") { request, context in try await submit(request, requestID: context.requestID) }
         router.get("/messages") { request, _ in try await list(request) }
         router.get("/messages/:id") { _, context in try await message(try messageID(context)) }
@@ -81,7 +89,7 @@ public struct SMSIngest: Sendable {
                                message: "at most \(state.limit) messages per \(configuration.rateLimitWindow) from \(accepted.from); retry in \(state.resetSeconds) s",
                                headers: headers)
             case .accepted(let state):
-                let envelope = MessageEnvelope(id: accepted.id, type: "sms.accepted", requestID: requestID, payload: accepted)
+                let envelope = SMSQueues.store.envelope(accepted, id: accepted.id, requestID: requestID)
                 do {
                     // The 202 promises durability: it is sent only after the broker confirmed.
                     try await bus.send(envelope, to: SMSQueues.store)
@@ -200,9 +208,7 @@ public struct SMSIngest: Sendable {
     /// Seed 003's three figures, answered for real: totals kept by processing, depth from the broker.
     public func metricsJSON() async throws -> Response {
         let stats = try await database.withConnection { try SMSRepository.stats(on: $0) }
-        let waiting = [SMSQueues.store, SMSQueues.process].flatMap { queue in
-            [queue.name] + queue.retryDelays.indices.map { queue.retryQueue(tier: $0 + 1) }
-        }
+        let waiting = [SMSQueues.store.work, SMSQueues.process.work].flatMap { [$0.name] + $0.retryQueues }
         let depth = try await queues.depths(of: waiting).values.reduce(0, +)
         return try JSONEnvelope.response(SMSMetrics(totalMessagesProcessed: stats.processed, currentQueueSize: depth,
                                                     averageProcessingTimeMs: (stats.averageMilliseconds * 10).rounded() / 10))
