@@ -76,26 +76,26 @@ let package = Package(
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "MultipartKit", package: "multipart-kit"),
             .product(name: "Logging", package: "swift-log"),
-        ], path: "Shared/SMS"),
+        ], path: "Shared/SMS", resources: [.copy("Migrations")]),
         .target(name: "Events", dependencies: [
             "Platform",
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "_NIOFileSystem", package: "swift-nio"),
-        ], path: "Shared/Events"),
+        ], path: "Shared/Events", resources: [.copy("Migrations")]),
+        // The list of every workload: what each service runs and the CLI knows.
+        .target(name: "Workloads", dependencies: ["Platform", "SMS", "Events"], path: "Shared/Workloads"),
 
         // The executables: each main reads like the architecture diagram.
         .executableTarget(name: "Ingest", dependencies: [
-            "Platform", "SMS", "Events", .product(name: "Hummingbird", package: "hummingbird"),
+            "Platform", "Workloads", .product(name: "Hummingbird", package: "hummingbird"),
         ], path: "Services/Ingest"),
-        .executableTarget(name: "Storage", dependencies: ["Platform", "SMS", "Events"], path: "Services/Storage"),
-        .executableTarget(name: "Processing", dependencies: ["Platform", "SMS", "Events"], path: "Services/Processing"),
-        .executableTarget(name: "Notification", dependencies: [
-            "Platform", "SMS", .product(name: "AsyncHTTPClient", package: "async-http-client"),
-        ], path: "Services/Notification"),
+        .executableTarget(name: "Storage", dependencies: ["Platform", "Workloads"], path: "Services/Storage"),
+        .executableTarget(name: "Processing", dependencies: ["Platform", "Workloads"], path: "Services/Processing"),
+        .executableTarget(name: "Notification", dependencies: ["Platform", "Workloads"], path: "Services/Notification"),
         .executableTarget(name: "SwitchyardCLI", dependencies: [
-            "Platform", "SMS", "Events", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            "Platform", "Workloads", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], path: "Services/CLI"),
         .executableTarget(name: "Benchmarks", dependencies: [
             "Platform", "Postgres", "CRabbitMQ",
@@ -109,14 +109,15 @@ let package = Package(
         ], path: "Tests/TestSupport"),
         .testTarget(name: "ClientTests", dependencies: ["AMQP", "ClientSupport", "Redis", "Postgres", "TestSupport"], path: "Tests/ClientTests"),
         .testTarget(name: "PlatformTests", dependencies: [
-            "Platform", "AMQP", "Postgres", "Redis", "TestSupport",
+            "Platform", "Workloads", "AMQP", "Postgres", "Redis", "TestSupport",
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "HummingbirdTesting", package: "hummingbird"),
             .product(name: "JWTKit", package: "jwt-kit"),
         ], path: "Tests/PlatformTests"),
         .testTarget(name: "SMSTests", dependencies: [
-            "SMS", "Platform", "Postgres", "Redis", "TestSupport",
+            "SMS", "Platform", "Workloads", "AMQP", "Postgres", "Redis", "TestSupport",
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "HummingbirdTesting", package: "hummingbird"),
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "Hummingbird", package: "hummingbird"),
@@ -125,7 +126,7 @@ let package = Package(
         // Restarts the shared servers: run on their own after the rest (scripts/test.sh).
         .testTarget(name: "FaultTests", dependencies: ["AMQP", "Postgres", "TestSupport", .product(name: "Logging", package: "swift-log")], path: "Tests/FaultTests"),
         .testTarget(name: "EventsTests", dependencies: [
-            "Events", "Platform", "Postgres", "Redis", "TestSupport",
+            "Events", "Platform", "Workloads", "Postgres", "Redis", "TestSupport",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HTTPTypes", package: "swift-http-types"),
         ], path: "Tests/EventsTests"),

@@ -1,8 +1,7 @@
 import AMQP
 import ArgumentParser
 import Platform
-import Events
-import SMS
+import Workloads
 
 /// Every broker command takes the same connection option.
 struct BrokerOptions: ParsableArguments {
@@ -17,7 +16,7 @@ struct BrokerOptions: ParsableArguments {
 
 /// Every work queue the installation declares, with its retry tiers and dead-letter queue.
 enum QueueCatalog {
-    static let workQueues: [WorkQueue] = SMSQueues.all + EventsQueues.all
+    static let workQueues: [WorkQueue] = Workloads.all.flatMap(\.queues)
 
     static func find(_ name: String) throws -> WorkQueue {
         guard let queue = workQueues.first(where: { $0.name == name }) else {

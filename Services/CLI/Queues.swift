@@ -14,7 +14,7 @@ struct Queues: ParsableCommand {
         let connection = try broker.connect()
         defer { connection.close() }
         let all = names.isEmpty
-            ? QueueCatalog.workQueues.flatMap { queue in [queue.name] + queue.retryDelays.indices.map { queue.retryQueue(tier: $0 + 1) } + [queue.deadLetterQueue] }
+            ? QueueCatalog.workQueues.flatMap(\.brokerQueues)
             : names
         var rows = [["QUEUE", "MESSAGES", "CONSUMERS"]]
         for name in all {

@@ -4,14 +4,14 @@
 //   client --HTTP--> ingest --confirmed publish--> RabbitMQ --> storage / processing / notification
 //                      |--> Redis (rate limits, duplicate windows, response caches)
 //                      '--> PostgreSQL (reads)
+//
+// Each workload adds its routes (and what runs beside them) in `parts(for: .ingest, ...)`.
 import Hummingbird
 import Platform
-import Events
-import SMS
+import Workloads
 
-let runtime = await ServiceRuntime.start(.ingest, queues: SMSQueues.all + EventsQueues.all)
-let sms = runtime.configured { try SMSIngest(runtime: runtime) }
-let search = runtime.configured { try EventsSearch(runtime: runtime) }
+let runtime = await ServiceRuntime.start(.ingest, workloads: Workloads.all)
+let parts = await runtime.parts()
 let authenticator = await runtime.configured { try await CallerAuthenticator(environment: runtime.configuration.environment) }
 
 let router = Router(context: APIRequestContext.self)
@@ -19,13 +19,12 @@ router.add(middleware: RequestIDMiddleware())
 router.add(middleware: MetricsMiddleware())
 router.add(middleware: ErrorEnvelopeMiddleware())
 router.add(middleware: AuthenticationMiddleware(authenticator: authenticator))
-router.add(middleware: IdempotencyMiddleware(redis: runtime.redis, maxBodyBytes: sms.largestBodyBytes, logger: runtime.logger) { _, context in
+router.add(middleware: IdempotencyMiddleware(redis: runtime.redis, maxBodyBytes: parts.largestBodyBytes, logger: runtime.logger) { _, context in
     context.principal?.description ?? "anonymous"
 })
-runtime.operationsRoutes.add(to: router, jsonMetrics: sms.metricsJSON)
+runtime.operationsRoutes.add(to: router, jsonMetrics: parts.jsonMetrics)
 OpenAPIDocument(environment: runtime.configuration.environment, logger: runtime.logger).add(to: router)
-sms.addRoutes(to: router)
-search.addRoutes(to: router)
+for routes in parts.routes { routes.addRoutes(to: router) }
 if runtime.configuration.environment.string("BENCH_ROUTES", default: "") == "1" {
     // `make bench` compares POST /messages with this: same server, same middleware, no work.
     router.post("/_bench/bare") { request, _ in
@@ -35,4 +34,4 @@ if runtime.configuration.environment.string("BENCH_ROUTES", default: "") == "1" 
     router.get("/_bench/bare") { _, _ in try JSONEnvelope.response(["ok": true]) }
 }
 
-try await runtime.run(router: router, services: search.services)
+try await runtime.run(router: router, services: parts.services)

@@ -1,12 +1,11 @@
-// notification: delivers signed webhooks, retrying with growing delays (email over SMTP comes
-// with the exports workload).
+// notification: delivers what the other stages decided to tell the outside world, retrying
+// with growing delays.
 //
 //   RabbitMQ [sms.notify] --> notification --signed POST--> client callback URLs
+//
+// Each workload says what it runs here (`parts(for: .notification, ...)` in its *Workload.swift).
 import Platform
-import SMS
+import Workloads
 
-let runtime = await ServiceRuntime.start(.notification, queues: SMSQueues.all)
-
-try await runtime.runWorkers([
-    runtime.worker(runtime.configured { try SMSWebhookHandler(runtime: runtime) }),
-])
+let runtime = await ServiceRuntime.start(.notification, workloads: Workloads.all)
+try await runtime.runWorkers()

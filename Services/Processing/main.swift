@@ -3,13 +3,10 @@
 //   RabbitMQ [sms.process] --> processing (encoding, segments) --> PostgreSQL
 //                                  '--confirmed publish--> RabbitMQ [sms.notify]
 //   events provider (XML, polled by the lease holder) --> processing --batches--> RabbitMQ [events.store]
-import Events
+//
+// Each workload says what it runs here (`parts(for: .processing, ...)` in its *Workload.swift).
 import Platform
-import SMS
+import Workloads
 
-let runtime = await ServiceRuntime.start(.processing, queues: SMSQueues.all + EventsQueues.all)
-
-try await runtime.runWorkers([
-    runtime.worker(SMSProcessingHandler(runtime: runtime)),
-    runtime.configured { try FeedPoller(runtime: runtime) },
-])
+let runtime = await ServiceRuntime.start(.processing, workloads: Workloads.all)
+try await runtime.runWorkers()

@@ -3,13 +3,10 @@
 //   RabbitMQ [sms.store] --> storage --batched INSERT--> PostgreSQL
 //                               '--confirmed publish--> RabbitMQ [sms.process]
 //   RabbitMQ [events.store] --> storage --batched upsert--> PostgreSQL, then the search cache is invalidated
-import Events
+//
+// Each workload says what it runs here (`parts(for: .storage, ...)` in its *Workload.swift).
 import Platform
-import SMS
+import Workloads
 
-let runtime = await ServiceRuntime.start(.storage, queues: SMSQueues.all + EventsQueues.all)
-
-try await runtime.runWorkers([
-    runtime.worker(runtime.configured { try SMSStorageHandler(runtime: runtime) }),
-    runtime.worker(EventsStorageHandler(runtime: runtime)),
-])
+let runtime = await ServiceRuntime.start(.storage, workloads: Workloads.all)
+try await runtime.runWorkers()

@@ -17,7 +17,7 @@ import ServiceLifecycle
 /// response cache: a miss runs one query on a pool of its own (`SEARCH_POOL_SIZE`
 /// connections, each statement cut at `SEARCH_STATEMENT_TIMEOUT`, then 503 with
 /// `Retry-After`), once per window per process (``SingleFlight``).
-public struct EventsSearch: Sendable {
+public struct EventsSearch: WorkloadRoutes {
     let database: PostgresPool
     let cache: VersionedCache
     let flights = SingleFlight<[UInt8]>()
@@ -49,7 +49,7 @@ public struct EventsSearch: Sendable {
     /// What runs beside the routes: the index's loading and refreshing.
     public var services: [any Service] { index.map { [$0] } ?? [] }
 
-    public func addRoutes<Context: RequestContext>(to router: Router<Context>) {
+    public func addRoutes(to router: Router<APIRequestContext>) {
         router.get("/search") { request, _ in try await search(request) }
     }
 

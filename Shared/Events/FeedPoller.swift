@@ -154,8 +154,8 @@ public final class FeedPoller: Service, Sendable {
                 guard !batch.isEmpty else { return }
                 // No batch leaves once the lease is lost (or could not be renewed in time).
                 try hold.check()
-                let envelope = MessageEnvelope(type: "events.batch", requestID: nil,
-                                               payload: FeedBatch(fetchedAt: fetchedAt, plans: batch, provider: provider, fencingToken: token))
+                let envelope = EventsQueues.store.envelope(FeedBatch(fetchedAt: fetchedAt, plans: batch, provider: provider, fencingToken: token),
+                                                            requestID: nil)
                 batch.removeAll(keepingCapacity: true)
                 bytes = FeedBatch.envelopeBytesBound
                 // This pool thread may block; the confirm itself is awaited on the bus's thread.

@@ -19,10 +19,13 @@ public struct ServiceRuntime: Sendable {
     public let bus: MessageBus
     public let metricsRegistry: PrometheusCollectorRegistry
     public let readiness: ReadinessProbe
+    /// The workloads this process runs its stage of.
+    public let workloads: [any Workload]
 
     /// Reads the environment (exiting with a message naming the variable when a value is bad),
-    /// sets up logging and metrics, connects, and applies the migrations.
-    public static func start(_ service: ServiceName, queues: [WorkQueue],
+    /// sets up logging and metrics, connects, declares every queue of `workloads` and applies
+    /// the migrations.
+    public static func start(_ service: ServiceName, workloads: [any Workload],
                              environment: EnvironmentReader = EnvironmentReader()) async -> ServiceRuntime {
         let configuration: PlatformConfiguration
         do {
@@ -46,10 +49,11 @@ public struct ServiceRuntime: Sendable {
                                     statementTimeout: configuration.databaseStatementTimeout,
                                     lockTimeout: configuration.databaseLockTimeout, maxWait: configuration.databasePoolWait)
         let redis = RedisClient(url: configuration.redisURL, connections: configuration.redisConnections)
-        let bus = MessageBus(url: configuration.amqpURL, queues: queues, logger: logger)
+        let bus = MessageBus(url: configuration.amqpURL, queues: workloads.flatMap(\.queues), logger: logger)
         let runtime = ServiceRuntime(configuration: configuration, logger: logger, database: database, redis: redis,
                                      bus: bus, metricsRegistry: registry,
-                                     readiness: ReadinessProbe(database: database, redis: redis, amqpURL: configuration.amqpURL, logger: logger))
+                                     readiness: ReadinessProbe(database: database, redis: redis, amqpURL: configuration.amqpURL, logger: logger),
+                                     workloads: workloads)
         await runtime.migrateWhenDatabaseAnswers()
         return runtime
     }
@@ -60,7 +64,7 @@ public struct ServiceRuntime: Sendable {
         let deadline = ContinuousClock.now + .seconds(60)
         while true {
             do {
-                try await Migrator.bundled().migrate(database, logger: logger)
+                try await Migrator(workloads: workloads).migrate(database, logger: logger)
                 return
             } catch let error as PostgresError where error.kind == .connection && ContinuousClock.now < deadline {
                 logger.warning("database not reachable yet; retrying", metadata: ["error": "\(error)"])
@@ -135,10 +139,21 @@ public struct ServiceRuntime: Sendable {
         logger.info("stopped")
     }
 
-    /// A worker's whole HTTP surface: health and metrics.
-    public func runWorkers(_ services: [any Service]) async throws {
+    /// What every workload contributes to this service, built now; a bad setting stops the
+    /// process at start with a message naming the variable.
+    public func parts() async -> WorkloadParts {
+        var parts: [WorkloadParts] = []
+        for workload in workloads {
+            parts.append(await configured { try await workload.parts(for: configuration.service, runtime: self) })
+        }
+        return .combining(parts)
+    }
+
+    /// A worker service: every workload's part of this stage, and as HTTP surface only health
+    /// and metrics.
+    public func runWorkers() async throws {
         let router = Router()
         operationsRoutes.add(to: router)
-        try await run(router: router, services: services)
+        try await run(router: router, services: await parts().services)
     }
 }

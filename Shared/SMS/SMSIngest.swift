@@ -6,11 +6,11 @@ import Postgres
 import Redis
 
 /// The SMS routes of ingest: submit, read, list, attach media, and the JSON metrics.
-public struct SMSIngest: Sendable {
+public struct SMSIngest: WorkloadRoutes {
     let database: PostgresPool
     /// List misses only (see ``list(_:)``).
     let lists: PostgresPool
-    let bus: MessageBus
+    let bus: any MessagePublisher
     let configuration: SMSConfiguration
     let admission: SMSAdmission
     let cache: VersionedCache
@@ -19,26 +19,39 @@ public struct SMSIngest: Sendable {
     let clients: ClientIdentity
 
     public init(runtime: ServiceRuntime) throws {
-        configuration = try SMSConfiguration(environment: runtime.configuration.environment)
-        database = runtime.database
-        lists = PostgresPool(url: runtime.configuration.databaseURL, size: configuration.listPoolSize, applicationName: "switchyard-ingest-lists",
-                             statementTimeout: configuration.listStatementTimeout, maxWait: runtime.configuration.databasePoolWait)
-        bus = runtime.bus
+        self.init(configuration: try SMSConfiguration(environment: runtime.configuration.environment), database: runtime.database,
+                  lists: nil, databaseURL: runtime.configuration.databaseURL, databasePoolWait: runtime.configuration.databasePoolWait,
+                  redis: runtime.redis, publisher: runtime.bus, blobs: try runtime.blobStore(),
+                  queues: QueueInspector(url: runtime.configuration.amqpURL),
+                  clients: try ClientIdentity(environment: runtime.configuration.environment))
+    }
+
+    /// From its dependencies alone: in-process route tests pass an ``InMemoryPublisher``.
+    /// List misses run on a pool of their own (`lists`, or one opened on `databaseURL` with the
+    /// configured size and statement timeout).
+    public init(configuration: SMSConfiguration, database: PostgresPool, lists: PostgresPool? = nil, databaseURL: String,
+                databasePoolWait: Duration = .seconds(10), redis: RedisClient, publisher: any MessagePublisher,
+                blobs: BlobStore, queues: QueueInspector, clients: ClientIdentity) {
+        self.configuration = configuration
+        self.database = database
+        self.lists = lists ?? PostgresPool(url: databaseURL, size: configuration.listPoolSize, applicationName: "switchyard-ingest-lists",
+                                           statementTimeout: configuration.listStatementTimeout, maxWait: databasePoolWait)
+        bus = publisher
         // A pending duplicate slot must outlive the longest publish (see SMSAdmission).
-        admission = SMSAdmission(redis: runtime.redis, configuration: configuration, pendingSlotCap: runtime.bus.publishTimeout + .seconds(1))
-        cache = SMSListCache.make(redis: runtime.redis)
-        media = SMSMedia(database: runtime.database, blobs: try runtime.blobStore(), cache: cache, maxBytes: configuration.mediaMaxBytes,
+        admission = SMSAdmission(redis: redis, configuration: configuration, pendingSlotCap: publisher.publishTimeout + .seconds(1))
+        cache = SMSListCache.make(redis: redis)
+        media = SMSMedia(database: database, blobs: blobs, cache: cache, maxBytes: configuration.mediaMaxBytes,
                          perMessage: configuration.mediaPerMessage, bytesPerMessage: configuration.mediaBytesPerMessage,
-                         uploads: ClientRateLimiter(redis: runtime.redis, prefix: "sms:media-uploads", limit: configuration.mediaClientRateLimitCount,
+                         uploads: ClientRateLimiter(redis: redis, prefix: "sms:media-uploads", limit: configuration.mediaClientRateLimitCount,
                                                     window: configuration.mediaClientRateLimitWindow))
-        queues = QueueInspector(url: runtime.configuration.amqpURL)
-        clients = try ClientIdentity(environment: runtime.configuration.environment)
+        self.queues = queues
+        self.clients = clients
     }
 
     /// The largest body an SMS route accepts: a media upload of the maximum size in its multipart wrapping.
     public var largestBodyBytes: Int { configuration.mediaMaxBytes + 64 * 1024 }
 
-    public func addRoutes<Context: RequestIDCarrying & PrincipalCarrying & RemoteAddressRequestContext>(to router: Router<Context>) {
+    public func addRoutes(to router: Router<APIRequestContext>) {
         router.post("/messages") { request, context in
             let client = clients.key(principal: context.principal, peer: context.remoteAddress, headers: request.headers)
             return try await submit(request, requestID: context.requestID, client: client)
@@ -97,7 +110,7 @@ public struct SMSIngest: Sendable {
                     : "at most \(state.limit) messages per \(configuration.rateLimitWindow) from \(accepted.from)"
                 throw APIError(.tooManyRequests, code: "rate_limited", message: "\(whose); retry in \(state.resetSeconds) s", headers: headers)
             case .accepted(let state):
-                let envelope = MessageEnvelope(id: accepted.id, type: "sms.accepted", requestID: requestID, payload: accepted)
+                let envelope = SMSQueues.store.envelope(accepted, id: accepted.id, requestID: requestID)
                 do {
                     // The 202 promises durability: it is sent only after the broker confirmed.
                     try await bus.send(envelope, to: SMSQueues.store)
@@ -230,9 +243,7 @@ public struct SMSIngest: Sendable {
     /// Seed 003's three figures, answered for real: totals kept by processing, depth from the broker.
     public func metricsJSON() async throws -> Response {
         let stats = try await database.withConnection { try SMSRepository.stats(on: $0) }
-        let waiting = [SMSQueues.store, SMSQueues.process].flatMap { queue in
-            [queue.name] + queue.retryDelays.indices.map { queue.retryQueue(tier: $0 + 1) }
-        }
+        let waiting = [SMSQueues.store.work, SMSQueues.process.work].flatMap { [$0.name] + $0.retryQueues }
         let depth = try await queues.depths(of: waiting).values.reduce(0, +)
         return try JSONEnvelope.response(SMSMetrics(totalMessagesProcessed: stats.processed, currentQueueSize: depth,
                                                     averageProcessingTimeMs: (stats.averageMilliseconds * 10).rounded() / 10))

@@ -23,7 +23,7 @@ public struct SMSProcessingHandler: MessageHandler {
         try await stage.database.withConnection { try SMSRepository.markProcessed(results, on: $0) }
         await stage.listCache.invalidateAfterCommit(logger: stage.logger)
         let callbacks = batch.filter { $0.payload.callbackURL != nil }
-            .map { MessageEnvelope(id: $0.id, type: "sms.processed", requestID: $0.requestID, payload: SMSNotice(id: $0.payload.id)) }
+            .map { SMSQueues.notify.envelope(SMSNotice(id: $0.payload.id), id: $0.id, requestID: $0.requestID) }
         if !callbacks.isEmpty { try await stage.bus.send(callbacks, to: SMSQueues.notify) }
     }
 }

@@ -8,7 +8,7 @@ import Redis
 /// each commit and ingest's `received` copies live.
 struct SMSStage: Sendable {
     let database: PostgresPool
-    let bus: MessageBus
+    let bus: any MessagePublisher
     let redis: RedisClient
     let listCache: VersionedCache
     let logger: Logger

@@ -30,7 +30,7 @@ public struct SMSStorageHandler: MessageHandler {
         // copy's whole TTL, and a duplicate slot left pending by a timed-out publish would
         // answer 503 until it expires. Failing here loses nothing: the TTLs still end both.
         try? await SMSAdmission.settleStored(messages, window: dedupWindow, redis: stage.redis)
-        try await stage.bus.send(batch.map { MessageEnvelope(id: $0.id, type: "sms.stored", requestID: $0.requestID, payload: $0.payload) },
-                           to: SMSQueues.process)
+        try await stage.bus.send(batch.map { SMSQueues.process.envelope($0.payload, id: $0.id, requestID: $0.requestID) },
+                                 to: SMSQueues.process)
     }
 }

@@ -477,7 +477,7 @@ struct EventsPipelineTests {
         let run = TestServers.unique("fence")
         func send(_ token: Int?, _ plans: [FeedPlan], fetched: TimeInterval) async throws {
             let batch = FeedBatch(fetchedAt: Date(timeIntervalSinceNow: fetched), plans: plans, provider: token == nil ? nil : run, fencingToken: token)
-            try await bus.send(MessageEnvelope(type: "events.batch", requestID: nil, payload: batch), to: EventsQueues.store)
+            try await bus.send(EventsQueues.store.envelope(batch, requestID: nil), to: EventsQueues.store)
         }
         func price(_ planID: String) async throws -> Double? {
             try await rows("SELECT max_price::float8 AS p FROM events WHERE base_plan_id = $1 AND plan_id = $2", [run, planID])

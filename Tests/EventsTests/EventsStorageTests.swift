@@ -6,6 +6,7 @@ import Postgres
 import Redis
 import TestSupport
 import Testing
+import Workloads
 
 /// storage's events handler on its own, against the real PostgreSQL (and a Redis that is not
 /// there): what it commits, and what it does after.
@@ -16,7 +17,7 @@ struct EventsStorageTests {
     func withDatabase<T>(_ body: (PostgresPool) async throws -> T) async throws -> T {
         let database = PostgresPool(url: TestServers.databaseURL, size: 2)
         do {
-            try await Migrator.bundled().migrate(database, logger: Self.logger)
+            try await Migrator.all().migrate(database, logger: Self.logger)
             let result = try await body(database)
             await database.close()
             return result
@@ -33,7 +34,7 @@ struct EventsStorageTests {
         try await database.execute("CREATE SCHEMA \(schema)")
         try await database.execute("SET search_path TO \(schema)")
         do {
-            try await Migrator.bundled().migrate(database, logger: Self.logger)
+            try await Migrator.all().migrate(database, logger: Self.logger)
             let result = try await body(database)
             try await database.execute("DROP SCHEMA \(schema) CASCADE")
             await database.close()
@@ -61,7 +62,7 @@ struct EventsStorageTests {
             let handler = EventsStorageHandler(database: database, cache: SearchCache.make(redis: unreachable), logger: Self.logger)
             let run = TestServers.unique("no-cache")
             let batch = FeedBatch(fetchedAt: Date(), plans: [Self.plan(run, "1"), Self.plan(run, "2")])
-            try await handler.handle([MessageEnvelope(type: "events.batch", requestID: nil, payload: batch)])
+            try await handler.handle([EventsQueues.store.envelope(batch, requestID: nil)])
             let stored = try await database.query("SELECT count(*) AS n FROM events WHERE base_plan_id = $1", [run])
             #expect(try stored[0].decode("n", as: Int.self) == 2)
             await unreachable.close()
@@ -84,7 +85,7 @@ struct EventsStorageTests {
             func send(_ seconds: TimeInterval, price: Double, also: [FeedPlan] = [], token: Int = 1) async throws {
                 let batch = FeedBatch(fetchedAt: start.addingTimeInterval(seconds), plans: [Self.plan(run, "1", price: price)] + also,
                                       provider: run, fencingToken: token)
-                try await handler.handle([MessageEnvelope(type: "events.batch", requestID: nil, payload: batch)])
+                try await handler.handle([EventsQueues.store.envelope(batch, requestID: nil)])
             }
             func price() async throws -> Double? {
                 try await database.query("SELECT max_price::float8 AS p FROM events WHERE base_plan_id = $1 AND plan_id = '1'", [run]).first?
@@ -108,9 +109,9 @@ struct EventsStorageTests {
             #expect(try await price() == 12)
             // Two batches of one document (one fetch time) both apply.
             let both = FeedBatch(fetchedAt: start.addingTimeInterval(40), plans: [Self.plan(run, "2", price: 1)], provider: run, fencingToken: 1)
-            try await handler.handle([MessageEnvelope(type: "events.batch", requestID: nil, payload: both)])
+            try await handler.handle([EventsQueues.store.envelope(both, requestID: nil)])
             let second = FeedBatch(fetchedAt: start.addingTimeInterval(40), plans: [Self.plan(run, "3", price: 1)], provider: run, fencingToken: 1)
-            try await handler.handle([MessageEnvelope(type: "events.batch", requestID: nil, payload: second)])
+            try await handler.handle([EventsQueues.store.envelope(second, requestID: nil)])
             let count = try await database.query("SELECT count(*) AS n FROM events WHERE base_plan_id = $1", [run])[0].decode("n", as: Int.self)
             let stateNow = try await state()
             #expect(count == 4, "\(stateNow)")

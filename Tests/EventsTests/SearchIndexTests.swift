@@ -6,6 +6,7 @@ import Postgres
 import Redis
 import TestSupport
 import Testing
+import Workloads
 
 /// ingest's in-memory search index against the database it copies: every answer byte for byte
 /// the one the database query gives, changes picked up whatever order their transactions commit
@@ -23,7 +24,7 @@ struct SearchIndexTests {
         func create() async throws {
             try await database.execute("CREATE SCHEMA \(name)")
             try await database.execute("SET search_path TO \(name)")
-            try await Migrator.bundled().migrate(database, logger: SearchIndexTests.logger)
+            try await Migrator.all().migrate(database, logger: SearchIndexTests.logger)
         }
 
         /// Another connection on the same schema (a second writer).

@@ -5,6 +5,7 @@ import Platform
 import Postgres
 import TestSupport
 import Testing
+import Workloads
 
 /// The plan PostgreSQL chooses for `/search`'s own SQL (``EventsRepository/searchQuery``) over a
 /// history large enough that a bad plan is chosen when the query or the index allows one:
@@ -34,7 +35,7 @@ struct SearchPlanTests {
         do {
             try await database.execute("CREATE SCHEMA \(schema)")
             try await database.execute("SET search_path TO \(schema)")
-            try await Migrator.bundled().migrate(database, logger: Self.logger)
+            try await Migrator.all().migrate(database, logger: Self.logger)
             try await Self.fill(database)
             for window in Self.windows {
                 let starts = window.starts.flatMap(RFC3339.parse)

@@ -5,6 +5,7 @@ import Platform
 import Postgres
 import TestSupport
 import Testing
+import Workloads
 
 /// A search that runs past its statement timeout gives its connection back and is an outage
 /// to the client (503 with `Retry-After`, through ``DependencyOutage``), not a 500.
@@ -21,7 +22,7 @@ struct SearchTimeoutTests {
         try await holder.execute("CREATE SCHEMA \(schema)")
         try await holder.execute("SET search_path TO \(schema)")
         try await search.execute("SET search_path TO \(schema)")
-        try await Migrator.bundled().migrate(holder, logger: Self.logger)
+        try await Migrator.all().migrate(holder, logger: Self.logger)
         // A transaction that holds the table for 3 s: the search waits for its lock, as it
         // would behind anything slow, until its own timeout cuts it.
         let holding = Task {
@@ -54,7 +55,7 @@ struct SearchTimeoutTests {
         defer { Task { await database.close() } }
         try await database.execute("CREATE SCHEMA \(schema)")
         try await database.execute("SET search_path TO \(schema)")
-        try await Migrator.bundled().migrate(database, logger: Self.logger)
+        try await Migrator.all().migrate(database, logger: Self.logger)
         try await database.execute("""
             INSERT INTO events (id, base_plan_id, plan_id, title, sell_mode, ever_online, starts_at, ends_at, min_price, max_price, zones, seen_at)
             SELECT gen_random_uuid(), 'cap', g::text, 'Event ' || g, 'online', true, timestamptz '2021-01-01' + g * interval '1 hour',

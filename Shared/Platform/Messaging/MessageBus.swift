@@ -14,12 +14,12 @@ public final class MessageBus: Sendable {
         publisher = AMQPPublisher(url: url, topology: queues.topology, publishTimeout: publishTimeout, logger: logger)
     }
 
-    public func send<Payload>(_ envelope: MessageEnvelope<Payload>, to queue: WorkQueue) async throws {
-        try await publish(envelope, exchange: queue.publishExchange, routingKey: queue.routingKey)
+    public func send<Payload>(_ envelope: MessageEnvelope<Payload>, to queue: MessageQueue<Payload>) async throws {
+        try await publish(envelope, exchange: queue.work.publishExchange, routingKey: queue.work.routingKey)
     }
 
     /// Sends many envelopes at once; their confirms share round trips.
-    public func send<Payload>(_ envelopes: [MessageEnvelope<Payload>], to queue: WorkQueue) async throws {
+    public func send<Payload>(_ envelopes: [MessageEnvelope<Payload>], to queue: MessageQueue<Payload>) async throws {
         try await withThrowingTaskGroup(of: Void.self) { group in
             for envelope in envelopes {
                 group.addTask { try await self.send(envelope, to: queue) }

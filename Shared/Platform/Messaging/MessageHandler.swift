@@ -4,7 +4,8 @@
 public protocol MessageHandler: Sendable {
     associatedtype Payload: Codable & Sendable
 
-    var queue: WorkQueue { get }
+    /// The queue it consumes, which carries its payload type.
+    var queue: MessageQueue<Payload> { get }
 
     /// The most messages handed to one `handle` call. Storage takes hundreds so that one
     /// database round trip writes them all; most handlers take one.

@@ -39,7 +39,7 @@ public final class QueueWorker<Handler: MessageHandler>: Service, Sendable {
 
     public func run() async throws {
         let consumer = AMQPConsumer(url: url, queue: handler.queue.name, prefetch: prefetch,
-                                    topology: handler.queue.topology, logger: logger)
+                                    topology: handler.queue.work.topology, logger: logger)
         logger.info("consuming")
         await withGracefulShutdownHandler {
             while true {
@@ -133,7 +133,7 @@ public final class QueueWorker<Handler: MessageHandler>: Service, Sendable {
 
     private func retryOrDeadLetter(_ delivery: AMQPDelivery, _ envelope: MessageEnvelope<Handler.Payload>,
                                    error: any Error, consumer: AMQPConsumer) async {
-        let queue = handler.queue
+        let queue = handler.queue.work
         var next = envelope
         next.lastError = String(describing: error)
         let permanent = error is PermanentFailure

@@ -29,8 +29,9 @@ public struct WorkQueue: Sendable, Hashable {
     /// Redeliveries (consumer crashed, message never acked) before the broker dead-letters it.
     public let deliveryLimit: Int
 
-    public init(name: String, retryDelays: [Duration] = [.seconds(1), .seconds(10), .seconds(60), .seconds(300)],
-                maxAttempts: Int = 5, deliveryLimit: Int = 20) {
+    public static let defaultRetryDelays: [Duration] = [.seconds(1), .seconds(10), .seconds(60), .seconds(300)]
+
+    public init(name: String, retryDelays: [Duration] = defaultRetryDelays, maxAttempts: Int = 5, deliveryLimit: Int = 20) {
         precondition(!retryDelays.isEmpty && maxAttempts >= 1)
         self.name = name
         self.retryDelays = retryDelays
@@ -43,6 +44,10 @@ public struct WorkQueue: Sendable, Hashable {
     public var publishExchange: String { "" }
     public var deadLetterQueue: String { "\(name).dead" }
     public func retryQueue(tier: Int) -> String { "\(name).retry.\(tier)" }
+    /// Its retry tiers, in order.
+    public var retryQueues: [String] { retryDelays.indices.map { retryQueue(tier: $0 + 1) } }
+    /// Every broker queue this work queue consists of: itself, its retry tiers, its dead letters.
+    public var brokerQueues: [String] { [name] + retryQueues + [deadLetterQueue] }
 
     /// The retry tier (1-based) for a message whose `attempt` just failed.
     public func retryTier(afterAttempt attempt: Int) -> Int { min(attempt, retryDelays.count) }

@@ -87,12 +87,16 @@ final class LocalLayer: Sendable {
         var readAt = ContinuousClock.now
         var entries: [String: [UInt8]] = [:]
         var entriesVersion = ""
+        var bytes = 0
     }
 
     private let freshness: Duration
     private let state = Mutex(State())
-    /// Bounds memory: past this many answers the layer starts over.
+    /// Bounds memory: past this many answers, or this many bytes of them, the layer starts
+    /// over. By bytes too, because answers range from bytes to megabytes: 2,000 of the largest
+    /// would have been gigabytes.
     private let capacity = 2_000
+    private let capacityBytes = 64 * 1_048_576
 
     init(freshness: Duration) { self.freshness = freshness }
 
@@ -115,12 +119,15 @@ final class LocalLayer: Sendable {
     }
 
     func put(_ body: [UInt8], query: String, version: String) {
+        // An answer of more than a quarter of the budget would empty the layer for itself alone.
+        guard body.count <= capacityBytes / 4 else { return }
         state.withLock { state in
-            if state.entriesVersion != version || state.entries.count >= capacity {
+            if state.entriesVersion != version || state.entries.count >= capacity || state.bytes + body.count > capacityBytes {
                 state.entries.removeAll(keepingCapacity: true)
                 state.entriesVersion = version
+                state.bytes = 0
             }
-            state.entries[query] = body
+            state.bytes += body.count - (state.entries.updateValue(body, forKey: query)?.count ?? 0)
         }
     }
 }
