@@ -57,7 +57,7 @@ public struct Migrator: Sendable {
     /// The platform's migrations and those of `workloads`.
     public init(workloads: [any Workload], table: String = "schema_migrations") throws {
         let platform = try Migration.bundled(in: .module, owner: "platform")
-        self.init(migrations: platform + workloads.flatMap { try $0.migrations() }, table: table)
+        self.init(migrations: platform + (try workloads.flatMap { try $0.migrations() }), table: table)
     }
 
     /// Applies what is missing; returns the names applied by this call.
