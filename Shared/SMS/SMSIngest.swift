@@ -14,6 +14,8 @@ public struct SMSIngest: Sendable {
     let cache: VersionedCache
     let media: SMSMedia
     let queues: QueueInspector
+    /// Judges a `callback_url` at submission (OUTBOUND_ALLOW_CIDRS, CALLBACK_ALLOWED_PORTS).
+    let outbound: OutboundPolicy
 
     public init(runtime: ServiceRuntime) throws {
         configuration = try SMSConfiguration(environment: runtime.configuration.environment)
@@ -24,6 +26,7 @@ public struct SMSIngest: Sendable {
         cache = SMSListCache.make(redis: runtime.redis)
         media = SMSMedia(database: runtime.database, blobs: try runtime.blobStore(), cache: cache, maxBytes: configuration.mediaMaxBytes)
         queues = QueueInspector(url: runtime.configuration.amqpURL)
+        outbound = try OutboundPolicy(environment: runtime.configuration.environment)
     }
 
     /// The largest body an SMS route accepts: a media upload of the maximum size in its multipart wrapping.
@@ -52,7 +55,7 @@ public struct SMSIngest: Sendable {
 
     func submit(_ request: Request, requestID: String?) async throws -> Response {
         var body = try await request.body.collect(upTo: 64 * 1024)
-        let submission = try SMSSubmission.validate(body.readBytes(length: body.readableBytes) ?? [])
+        let submission = try SMSSubmission.validate(body.readBytes(length: body.readableBytes) ?? [], outbound: outbound)
         // A duplicate of a message whose publish is not confirmed yet waits for it, this long at
         // most (a confirm normally takes milliseconds; a broker restart, seconds): then 503.
         let deadline = ContinuousClock.now + .milliseconds(min(admission.pendingSlotMilliseconds, Self.duplicateWaitMilliseconds) + 100)

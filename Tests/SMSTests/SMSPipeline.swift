@@ -8,16 +8,23 @@ actor SMSPipeline {
     static let shared = SMSPipeline()
     static let webhookSecret = "test-webhook-secret"
     static let mediaMaxBytes = 1 << 20
+    /// Short, so that the tests of slow endpoints do not wait long.
+    static let webhookTimeout = "2s"
 
     private(set) var services: [String: ServiceProcess] = [:]
-    nonisolated let base = "http://127.0.0.1:18580"
+    /// `TEST_PORT_OFFSET` moves them, so that another checkout's SMS suites can run beside these.
+    static let firstPort = TestServers.port(18580)
+    nonisolated let base = "http://127.0.0.1:\(SMSPipeline.firstPort)"
     nonisolated let database = PostgresPool(url: TestServers.databaseURL, size: 2)
 
     func start() async throws {
         guard services.isEmpty else { return }
-        let environment = ["WEBHOOK_SECRET": Self.webhookSecret, "MEDIA_MAX_BYTES": String(Self.mediaMaxBytes)]
+        // The tests' receivers listen on loopback, which the outbound policy refuses unless allowed.
+        let environment = ["WEBHOOK_SECRET": Self.webhookSecret, "MEDIA_MAX_BYTES": String(Self.mediaMaxBytes),
+                           "OUTBOUND_ALLOW_CIDRS": "127.0.0.1/32", "WEBHOOK_TIMEOUT": Self.webhookTimeout,
+                           "WEBHOOK_CIRCUIT_FAILURES": "2", "WEBHOOK_CIRCUIT_COOLDOWN": "60s"]
         for (index, name) in ["ingest", "storage", "processing", "notification"].enumerated() {
-            services[name] = try ServiceProcess(name, port: 18580 + index, environment: environment)
+            services[name] = try ServiceProcess(name, port: Self.firstPort + index, environment: environment)
         }
         for service in services.values { try await service.waitUntilReady() }
     }
