@@ -9,7 +9,6 @@ public struct SMSConfiguration: Sendable {
     /// A repeat of the same from, to and text within this window of the first is a duplicate.
     public var dedupWindow: Duration
     public var mediaMaxBytes: Int
-    public var webhookSecret: String
 
     public init(environment: EnvironmentReader) throws {
         let limit = environment.string("SMS_RATE_LIMIT", default: "5/60s")
@@ -21,6 +20,5 @@ public struct SMSConfiguration: Sendable {
         rateLimitWindow = window
         dedupWindow = try environment.duration("SMS_DEDUP_WINDOW", default: .seconds(2))
         mediaMaxBytes = try environment.int("MEDIA_MAX_BYTES", default: 5 * 1024 * 1024, in: 1...(1 << 30))
-        webhookSecret = environment.string("WEBHOOK_SECRET", default: "dev-webhook-secret")
     }
 }

@@ -27,10 +27,14 @@ public struct SMSWebhookHandler: MessageHandler {
     /// How many deliveries run at once (`WEBHOOK_CONCURRENCY`): the worker's concurrency.
     public let concurrency: Int
 
+    /// The local run's signing key, used only when `SWITCHYARD_ENV=development` leaves
+    /// `WEBHOOK_SECRET` unset.
+    static let developmentSecret = "dev-webhook-secret"
+
     public init(runtime: ServiceRuntime) throws {
         let environment = runtime.configuration.environment
         database = runtime.database
-        secret = Array(try SMSConfiguration(environment: environment).webhookSecret.utf8)
+        secret = Array(try SecretSetting.read("WEBHOOK_SECRET", developmentValue: Self.developmentSecret, from: environment).utf8)
         poster = try OutboundPoster(environment: environment)
         concurrency = try environment.int("WEBHOOK_CONCURRENCY", default: 16, in: 1...256)
     }

@@ -31,6 +31,9 @@ public final class ServiceProcess: @unchecked Sendable {
         environment["LOG_LEVEL"] = environment["TEST_SERVICE_LOG_LEVEL"] ?? "error"
         // As under supervision: a crash ends the process at once (no backtracer pausing threads).
         environment["SWIFT_BACKTRACE"] = environment["SWIFT_BACKTRACE"] ?? "enable=no"
+        // The local set-up: development secrets allowed (a test that checks the deployment
+        // rules sets it to something else).
+        environment["SWITCHYARD_ENV"] = environment["SWITCHYARD_ENV"] ?? "development"
         environment.merge(extra) { $1 }
         self.environment = environment
         process = Process()
