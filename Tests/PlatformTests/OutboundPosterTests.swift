@@ -164,6 +164,22 @@ struct OutboundPosterTests {
         }
     }
 
+    /// The deadline covers resolution too: a lookup that blocks for 4 s (a DNS server that
+    /// never answers) is given up at the 1 s deadline, not waited for.
+    @Test func theDeadlineCoversASlowLookup() async throws {
+        let resolver = HostResolver(lookup: { _ throws(OutboundRefusal) in
+            sleep(4)
+            return [.v4(0x7F00_0001)]
+        })
+        let poster = try poster(resolver: resolver)
+        let took = await elapsed {
+            await #expect(throws: OutboundPoster.Failure.self) {
+                try await poster.post("http://slow-dns.switchyard.invalid/ok", headers: [:], body: [])
+            }
+        }
+        #expect(took < .milliseconds(2_500), "took \(took)")
+    }
+
     /// At most a few KiB of the answer are read: a 2xx with an endless body is a success at once.
     @Test func onlyTheFirstKiBOfTheAnswerAreRead() async throws {
         try await withReceiver(19105) { receiver in

@@ -13,8 +13,17 @@ public struct HostResolver: Sendable {
     private let threads: NIOThreadPool
     private let lookup: Lookup
 
+    /// Threads of their own, as many as deliveries usually run at once: on the shared pool (two
+    /// threads on a two-core machine) one name whose DNS server never answers would hold up every
+    /// other lookup, and with it every other delivery, for the resolver's whole timeout.
+    public static let threads: NIOThreadPool = {
+        let pool = NIOThreadPool(numberOfThreads: 16)
+        pool.start()
+        return pool
+    }()
+
     /// `lookup` is `getaddrinfo` unless a test gives a table of its own.
-    public init(threads: NIOThreadPool = .singleton, lookup: @escaping Lookup = HostResolver.getaddrinfo) {
+    public init(threads: NIOThreadPool = HostResolver.threads, lookup: @escaping Lookup = HostResolver.getaddrinfo) {
         self.threads = threads
         self.lookup = lookup
     }

@@ -3,6 +3,7 @@ import Foundation
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+import Synchronization
 
 /// Sends a POST on a client's behalf (a signed callback) under the ``OutboundPolicy``:
 ///
@@ -111,21 +112,66 @@ public struct OutboundPoster: Sendable {
         return Dictionary(uniqueKeysWithValues: hosts.map { ($0, address.description) })
     }
 
-    /// Runs `work`, giving up (and cancelling it) when `timeout` passes first.
+    /// Runs `work`, giving up when `timeout` passes first. Not a task group: a group waits for
+    /// its children, and a `getaddrinfo` stuck on a dead DNS server ignores cancellation, so the
+    /// caller would wait for it past the deadline. Here the work is cancelled and left to end on
+    /// its own (its connection, if any, is closed by the cancellation).
     private func withDeadline(_ target: OutboundTarget, _ work: @escaping @Sendable () async throws -> Int) async throws -> Int {
         let timeout = self.timeout
-        return try await withThrowingTaskGroup(of: Int?.self) { group in
-            group.addTask { try await work() }
-            group.addTask {
-                try await Task.sleep(for: timeout)
-                return nil
+        let outcome = DeadlineOutcome()
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Int, any Error>) in
+                let worker = Task {
+                    do { outcome.settle(continuation, with: .success(try await work())) } catch { outcome.settle(continuation, with: .failure(error)) }
+                }
+                let timer = Task {
+                    try? await Task.sleep(for: timeout)
+                    outcome.settle(continuation, with: .failure(Failure(kind: .timedOut, description: "\(target.redacted): no complete answer within \(timeout)")))
+                    worker.cancel()
+                }
+                outcome.hold(worker: worker, timer: timer)
             }
-            defer { group.cancelAll() }
-            guard let status = try await group.next() ?? nil else {
-                throw Failure(kind: .timedOut, description: "\(target.redacted): no complete answer within \(timeout)")
-            }
-            return status
+        } onCancel: {
+            outcome.cancel()
         }
+    }
+}
+
+/// The first of the work's result, the deadline and the caller's cancellation settles the
+/// continuation, once; the others are then cancelled.
+private final class DeadlineOutcome: Sendable {
+    private struct State {
+        var settled = false
+        var worker: Task<Void, Never>?
+        var timer: Task<Void, Never>?
+    }
+
+    private let state = Mutex(State())
+
+    func hold(worker: Task<Void, Never>, timer: Task<Void, Never>) {
+        let settled = state.withLock { state in
+            state.worker = worker
+            state.timer = timer
+            return state.settled
+        }
+        if settled { worker.cancel(); timer.cancel() }
+    }
+
+    func settle(_ continuation: CheckedContinuation<Int, any Error>, with result: Result<Int, any Error>) {
+        let (first, timer) = state.withLock { state -> (Bool, Task<Void, Never>?) in
+            defer { state.settled = true }
+            return (!state.settled, state.timer)
+        }
+        guard first else { return }
+        timer?.cancel()
+        continuation.resume(with: result)
+    }
+
+    /// The caller was cancelled: stop both; the work's own cancellation error settles the caller.
+    func cancel() {
+        let (worker, timer) = state.withLock { ($0.worker, $0.timer) }
+        worker?.cancel()
+        timer?.cancel()
     }
 }
 
