@@ -105,6 +105,8 @@ struct OutboundPolicyTests {
     @Test func urlsAreLoggedWithoutQueryOrCredentials() throws {
         #expect(OutboundTarget.redact("https://user:pw@hooks.example.com/in/42?token=secret#x") == "https://hooks.example.com/in/42")
         #expect(try OutboundTarget("https://hooks.example.com:8443/in?token=secret").origin == "https://hooks.example.com:8443")
+        #expect(try OutboundTarget("http://2130706433/").origin == "http://127.0.0.1:80")
+        #expect(try OutboundTarget("http://[0:0::1]:8080/").origin == "http://[::1]:8080")
     }
 
     @Test func theCircuitOpensAfterTheThresholdAndLetsOneTrialThroughAfterTheCooldown() {

@@ -94,9 +94,16 @@ struct WebhookDeliveryTests {
     /// its retries fail without dialling it. Before, delivery ran one at a time and waited 10 s
     /// for each answer's head, so the healthy endpoint waited 20 s and more.
     @Test func aSlowEndpointDoesNotHoldBackTheOthers() async throws {
-        let receiver = CallbackReceiver(port: TestServers.port(19150))
+        // Each endpoint an origin of its own (the circuit is per origin), on a port this run
+        // picks: retries of an earlier run's slow callbacks keep coming for 45 minutes, and
+        // would open the circuit of a port they share with this run.
+        let ports = Array((19150...19199).map(TestServers.port).shuffled().prefix(2))
+        let receiver = CallbackReceiver(port: ports[0])
         let server = try await receiver.start()
         defer { server.cancel() }
+        let healthyReceiver = CallbackReceiver(port: ports[1])
+        let healthyServer = try await healthyReceiver.start()
+        defer { healthyServer.cancel() }
         var slowIDs: [String] = []
         for index in 0..<3 {
             let answer = try await pipeline.submit(message: "slow \(index)", callbackURL: "http://127.0.0.1:\(receiver.port)/slow")
@@ -109,14 +116,14 @@ struct WebhookDeliveryTests {
         while slowArrivals() < 3, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(50)) }
         #expect(slowArrivals() == 3)
 
-        let healthy = try #require(try await pipeline.submit(message: "fast", callbackURL: "http://127.0.0.1:\(receiver.port)/hook").data["id"] as? String)
+        let healthy = try #require(try await pipeline.submit(message: "fast", callbackURL: "http://127.0.0.1:\(healthyReceiver.port)/hook").data["id"] as? String)
         // Timed from the moment it is processed (handed to notification): storage and processing
         // may be busy with other suites' messages.
         _ = try await pipeline.waitForStatus("processed", id: healthy, timeout: .seconds(90))
         let sent = ContinuousClock.now
-        while !receiver.ids("/hook").contains(healthy), ContinuousClock.now - sent < .seconds(30) { try await Task.sleep(for: .milliseconds(50)) }
+        while !healthyReceiver.ids("/hook").contains(healthy), ContinuousClock.now - sent < .seconds(30) { try await Task.sleep(for: .milliseconds(50)) }
         let waited = ContinuousClock.now - sent
-        #expect(receiver.ids("/hook").contains(healthy))
+        #expect(healthyReceiver.ids("/hook").contains(healthy))
         #expect(waited < .seconds(5), "the healthy endpoint waited \(waited)")
 
         // The first retries come 5 s after the failures: the open circuit refuses them undialled.

@@ -11,9 +11,11 @@ public struct OutboundTarget: Sendable, Equatable {
     public let port: Int
     public let address: IPAddress?
 
-    /// `scheme://host:port`, the unit of the circuit breaker and of logs.
+    /// `scheme://host:port`, the unit of the circuit breaker and of logs; an address in its
+    /// canonical form, so that `2130706433` and `127.0.0.1` are one origin.
     public var origin: String {
-        let shown = host.contains(":") ? "[\(host)]" : host
+        let canonical = address?.description ?? host
+        let shown = canonical.contains(":") ? "[\(canonical)]" : canonical
         return "\(scheme)://\(shown):\(port)"
     }
 
