@@ -57,7 +57,7 @@ let package = Package(
 
         // What every service shares: configuration, envelope, topology, consumers, health, metrics.
         .target(name: "Platform", dependencies: [
-            "AMQP", "Redis", "Postgres",
+            "AMQP", "Redis", "Postgres", "ClientSupport",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HTTPTypes", package: "swift-http-types"),
             .product(name: "Crypto", package: "swift-crypto"),
@@ -66,6 +66,10 @@ let package = Package(
             .product(name: "Prometheus", package: "swift-prometheus"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "JWTKit", package: "jwt-kit"),
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
         ], path: "Shared/Platform", resources: [.copy("Migrations")]),
 
         // One library per workload: its domain, SQL, and one part per stage.
@@ -109,10 +113,12 @@ let package = Package(
         ], path: "Tests/TestSupport"),
         .testTarget(name: "ClientTests", dependencies: ["AMQP", "ClientSupport", "Redis", "Postgres", "TestSupport"], path: "Tests/ClientTests"),
         .testTarget(name: "PlatformTests", dependencies: [
-            "Platform", "Workloads", "AMQP", "Postgres", "Redis", "TestSupport",
+            "Platform", "Workloads", "AMQP", "ClientSupport", "Postgres", "Redis", "TestSupport",
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "HummingbirdTesting", package: "hummingbird"),
+            .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "JWTKit", package: "jwt-kit"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
         ], path: "Tests/PlatformTests"),
         .testTarget(name: "SMSTests", dependencies: [
             "SMS", "Platform", "Workloads", "AMQP", "Postgres", "Redis", "TestSupport",

@@ -27,6 +27,9 @@ export DATABASE_URL="${DATABASE_URL:-postgres://switchyard@127.0.0.1:$PG_PORT/sw
 export REDIS_URL="${REDIS_URL:-redis://127.0.0.1:$REDIS_PORT/0}"
 export AMQP_URL="${AMQP_URL:-amqp://guest:guest@127.0.0.1:$AMQP_PORT/%2F}"
 export BLOB_STORE="${BLOB_STORE:-file://$RUN_DIR/blobs}"
+# The local run, the tests and the benchmarks: secrets may stay unset (development values).
+# A deployment leaves this unset, and then a missing or placeholder secret stops a service.
+export SWITCHYARD_ENV="${SWITCHYARD_ENV:-development}"
 
 log() { printf '\033[1;34m[switchyard]\033[0m %s\n' "$*" >&2; }
 die() { printf '\033[1;31m[switchyard]\033[0m %s\n' "$*" >&2; exit 1; }

@@ -29,6 +29,9 @@ BIN="$(swift build -c release --show-bin-path)"
 export SMTP_URL="${SMTP_URL:-smtp://127.0.0.1:2525}"
 export PROVIDER_URL="${PROVIDER_URL:-http://127.0.0.1:8090/}"
 export PROVIDER_POLL_SECONDS="${PROVIDER_POLL_SECONDS:-20}"
+# Callbacks to receivers on this machine (the acceptance set-up's): loopback only, and only
+# when OUTBOUND_ALLOW_CIDRS is not set at all (set it empty to refuse loopback too).
+export OUTBOUND_ALLOW_CIDRS="${OUTBOUND_ALLOW_CIDRS-127.0.0.1/32}"
 export PUBLIC_BASE_URL="${PUBLIC_BASE_URL:-http://127.0.0.1:${HTTP_PORT:-8080}}"
 mkdir -p "$RUN_DIR/mail" "$RUN_DIR/blobs"
 log "ingest on http://127.0.0.1:${HTTP_PORT:-8080}; mails land in $RUN_DIR/mail; Ctrl-C stops everything"

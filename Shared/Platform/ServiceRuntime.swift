@@ -102,8 +102,9 @@ public struct ServiceRuntime: Sendable {
     }
 
     /// A consumer service for one handler, retrying and dead-lettering through this bus.
-    public func worker<Handler: MessageHandler>(_ handler: Handler) -> QueueWorker<Handler> {
-        QueueWorker(handler: handler, url: configuration.amqpURL, bus: bus, logger: logger)
+    /// `concurrency` batches are handled at once (say, webhooks to independent endpoints).
+    public func worker<Handler: MessageHandler>(_ handler: Handler, concurrency: Int = 1) -> QueueWorker<Handler> {
+        QueueWorker(handler: handler, url: configuration.amqpURL, bus: bus, concurrency: concurrency, logger: logger)
     }
 
     /// Content-addressed blob storage (`BLOB_STORE`, by default `.run/blobs` of the local run).

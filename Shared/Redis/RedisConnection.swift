@@ -1,4 +1,5 @@
 import CHiredis
+import ClientSupport
 import Foundation
 
 /// One hiredis connection. Every call blocks, so a connection belongs to one ``RedisLane``
@@ -10,7 +11,7 @@ public final class RedisConnection: @unchecked Sendable {
     /// Connects from `redis://[:password@]host:port[/db]`, with timeouts and TCP keepalive.
     public init(url: String, timeoutSeconds: Int = 5) throws {
         guard let parsed = URLComponents(string: url), parsed.scheme == "redis", let host = parsed.host else {
-            throw RedisError(.connection, "REDIS_URL must look like redis://host:port/db, got \(url)")
+            throw RedisError(.connection, "REDIS_URL must look like redis://host:port/db, got \(redactingPassword(in: url))")
         }
         let timeout = timeval(tv_sec: timeoutSeconds, tv_usec: 0)
         guard let context = redisConnectWithTimeout(host, Int32(parsed.port ?? 6379), timeout) else {

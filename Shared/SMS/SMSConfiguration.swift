@@ -30,7 +30,6 @@ public struct SMSConfiguration: Sendable {
     /// query may run (`SMS_LIST_STATEMENT_TIMEOUT`; then 503 with `Retry-After`).
     public var listPoolSize: Int
     public var listStatementTimeout: Duration
-    public var webhookSecret: String
 
     public init(environment: EnvironmentReader) throws {
         (rateLimitCount, rateLimitWindow) = try Self.rateLimit("SMS_RATE_LIMIT", default: "5/60s", in: environment)
@@ -44,7 +43,6 @@ public struct SMSConfiguration: Sendable {
         listMaxOffset = try environment.int("SMS_LIST_MAX_OFFSET", default: 10_000, in: 0...1_000_000)
         listPoolSize = try environment.int("SMS_LIST_POOL_SIZE", default: 4, in: 1...64)
         listStatementTimeout = try environment.duration("SMS_LIST_STATEMENT_TIMEOUT", default: .seconds(2))
-        webhookSecret = environment.string("WEBHOOK_SECRET", default: "dev-webhook-secret")
     }
 
     /// `COUNT/WINDOW`, such as `5/60s`.

@@ -17,13 +17,16 @@ public struct SMSIngest: WorkloadRoutes {
     let media: SMSMedia
     let queues: QueueInspector
     let clients: ClientIdentity
+    /// Judges a `callback_url` at submission (OUTBOUND_ALLOW_CIDRS, CALLBACK_ALLOWED_PORTS).
+    let outbound: OutboundPolicy
 
     public init(runtime: ServiceRuntime) throws {
         self.init(configuration: try SMSConfiguration(environment: runtime.configuration.environment), database: runtime.database,
                   lists: nil, databaseURL: runtime.configuration.databaseURL, databasePoolWait: runtime.configuration.databasePoolWait,
                   redis: runtime.redis, publisher: runtime.bus, blobs: try runtime.blobStore(),
                   queues: QueueInspector(url: runtime.configuration.amqpURL),
-                  clients: try ClientIdentity(environment: runtime.configuration.environment))
+                  clients: try ClientIdentity(environment: runtime.configuration.environment),
+                  outbound: try OutboundPolicy(environment: runtime.configuration.environment))
     }
 
     /// From its dependencies alone: in-process route tests pass an ``InMemoryPublisher``.
@@ -31,7 +34,7 @@ public struct SMSIngest: WorkloadRoutes {
     /// configured size and statement timeout).
     public init(configuration: SMSConfiguration, database: PostgresPool, lists: PostgresPool? = nil, databaseURL: String,
                 databasePoolWait: Duration = .seconds(10), redis: RedisClient, publisher: any MessagePublisher,
-                blobs: BlobStore, queues: QueueInspector, clients: ClientIdentity) {
+                blobs: BlobStore, queues: QueueInspector, clients: ClientIdentity, outbound: OutboundPolicy) {
         self.configuration = configuration
         self.database = database
         self.lists = lists ?? PostgresPool(url: databaseURL, size: configuration.listPoolSize, applicationName: "switchyard-ingest-lists",
@@ -46,6 +49,7 @@ public struct SMSIngest: WorkloadRoutes {
                                                     window: configuration.mediaClientRateLimitWindow))
         self.queues = queues
         self.clients = clients
+        self.outbound = outbound
     }
 
     /// The largest body an SMS route accepts: a media upload of the maximum size in its multipart wrapping.
@@ -80,7 +84,7 @@ public struct SMSIngest: WorkloadRoutes {
     /// held to `SMS_RATE_LIMIT`; nil (no socket: an in-process call) only to the sender's.
     func submit(_ request: Request, requestID: String?, client: String?) async throws -> Response {
         var body = try await request.body.collect(upTo: 64 * 1024)
-        let submission = try SMSSubmission.validate(body.readBytes(length: body.readableBytes) ?? [])
+        let submission = try SMSSubmission.validate(body.readBytes(length: body.readableBytes) ?? [], outbound: outbound)
         // A duplicate of a message whose publish is not confirmed yet waits for it, this long at
         // most (a confirm normally takes milliseconds; a broker restart, seconds): then 503.
         let deadline = ContinuousClock.now + .milliseconds(min(admission.pendingSlotMilliseconds, Self.duplicateWaitMilliseconds) + 100)

@@ -2,7 +2,8 @@ import Foundation
 import Platform
 
 /// `POST /messages` input, validated: canonical E.164 numbers, 1 to 160 characters without
-/// control characters, an optional http(s) callback URL. Each failure names its field.
+/// control characters, an optional http(s) callback URL that the outbound policy does not
+/// refuse outright (a literal address in any notation, a port). Each failure names its field.
 public struct SMSSubmission: Sendable, Equatable {
     public var from: String
     public var to: String
@@ -11,7 +12,7 @@ public struct SMSSubmission: Sendable, Equatable {
 
     public static let maxCharacters = 160
 
-    public static func validate(_ body: [UInt8]) throws(APIError) -> SMSSubmission {
+    public static func validate(_ body: [UInt8], outbound: OutboundPolicy) throws(APIError) -> SMSSubmission {
         guard let object = (try? JSONSerialization.jsonObject(with: Data(body))) as? [String: Any] else {
             throw APIError.badRequest("invalid_json", "the body must be a JSON object")
         }
@@ -39,11 +40,15 @@ public struct SMSSubmission: Sendable, Equatable {
         }
         var callbackURL: String?
         if let raw = object["callback_url"], !(raw is NSNull) {
-            // A URL is printable ASCII; checked first so that no parser gets to be lenient.
-            guard let text = raw as? String, text.unicodeScalars.allSatisfy({ (0x21...0x7E).contains($0.value) }),
-                  let url = URLComponents(string: text), let scheme = url.scheme?.lowercased(),
-                  scheme == "http" || scheme == "https", url.host?.isEmpty == false, text.count <= 2048 else {
+            guard let text = raw as? String else {
                 throw APIError.badRequest("invalid_callback_url", "callback_url must be an http or https URL", field: "callback_url")
+            }
+            do {
+                // A name is judged again, address by address, when notification resolves it.
+                try outbound.checkWithoutResolving(text)
+            } catch {
+                let problem = error.kind == .malformed ? "callback_url must be an http or https URL: \(error.reason)" : "callback_url is refused: \(error.reason)"
+                throw APIError.badRequest("invalid_callback_url", problem, field: "callback_url")
             }
             callbackURL = text
         }

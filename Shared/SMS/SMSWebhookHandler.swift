@@ -1,7 +1,5 @@
-import AsyncHTTPClient
 import Crypto
 import Foundation
-import NIOCore
 import NIOHTTP1
 import Platform
 import Postgres
@@ -10,24 +8,35 @@ import Postgres
 /// `X-Switchyard-Timestamp: <unix seconds>` and `X-Switchyard-Signature: sha256=<hex>`, the
 /// HMAC-SHA256 with `WEBHOOK_SECRET` over `<timestamp>.<body>` (API.md): the timestamp is
 /// signed, so a receiver that refuses old ones cannot be fed a captured callback again.
-/// A failed or non-2xx delivery throws, so the worker retries it with growing delays and
-/// finally dead-letters it. Receivers deduplicate on `X-Switchyard-Message-Id`.
+/// Receivers deduplicate on `X-Switchyard-Message-Id`.
+///
+/// The post goes through the platform's ``OutboundPoster``: the URL's name is resolved and
+/// every address checked against the outbound policy, redirects are not followed, one deadline
+/// (`WEBHOOK_TIMEOUT`) covers the whole exchange, and a per-origin circuit breaker fails
+/// deliveries to an endpoint that keeps failing at once. A refused URL is dead-lettered at once
+/// with the reason (retrying cannot change the verdict); any other failure throws, so the worker
+/// retries it with growing delays and finally dead-letters it. `WEBHOOK_CONCURRENCY` deliveries
+/// run at once, each acked on its own.
 public struct SMSWebhookHandler: MessageHandler {
     public typealias Payload = SMSNotice
     public let queue = SMSQueues.notify
     let database: PostgresPool
     /// Kept as bytes: `SymmetricKey` is not Sendable.
     let secret: [UInt8]
-    let client: HTTPClient
+    let poster: OutboundPoster
+    /// How many deliveries run at once (`WEBHOOK_CONCURRENCY`): the worker's concurrency.
+    public let concurrency: Int
 
-    public init(runtime: ServiceRuntime, client: HTTPClient = .shared) throws {
+    /// The local run's signing key, used only when `SWITCHYARD_ENV=development` leaves
+    /// `WEBHOOK_SECRET` unset.
+    static let developmentSecret = "dev-webhook-secret"
+
+    public init(runtime: ServiceRuntime) throws {
+        let environment = runtime.configuration.environment
         database = runtime.database
-        secret = Array(try SMSConfiguration(environment: runtime.configuration.environment).webhookSecret.utf8)
-        self.client = client
-    }
-
-    struct DeliveryFailed: Error, CustomStringConvertible {
-        let description: String
+        secret = Array(try SecretSetting.read("WEBHOOK_SECRET", developmentValue: Self.developmentSecret, from: environment).utf8)
+        poster = try OutboundPoster(environment: environment)
+        concurrency = try environment.int("WEBHOOK_CONCURRENCY", default: 16, in: 1...256)
     }
 
     public func handle(_ batch: [MessageEnvelope<SMSNotice>]) async throws {
@@ -38,21 +47,20 @@ public struct SMSWebhookHandler: MessageHandler {
             }
             guard let message, let callback else { throw PermanentFailure("message \(id) or its callback URL is gone") }
             let body = message.jsonBytes
-            var request = HTTPClientRequest(url: callback)
-            request.method = .POST
-            request.headers.add(name: "Content-Type", value: "application/json")
-            request.headers.add(name: "User-Agent", value: "switchyard-webhooks/1")
+            var headers = HTTPHeaders()
+            headers.add(name: "Content-Type", value: "application/json")
+            headers.add(name: "User-Agent", value: "switchyard-webhooks/1")
             // Each attempt signs its own time: a retry hours later is not refused as a replay.
             let timestamp = Int(Date().timeIntervalSince1970)
-            request.headers.add(name: "X-Switchyard-Timestamp", value: String(timestamp))
-            request.headers.add(name: "X-Switchyard-Signature", value: "sha256=" + Self.signature(of: body, timestamp: timestamp, secret: secret))
-            request.headers.add(name: "X-Switchyard-Message-Id", value: id.uuidString.lowercased())
-            if let requestID = envelope.requestID { request.headers.add(name: "X-Request-Id", value: requestID) }
-            request.body = .bytes(ByteBuffer(bytes: body))
-            let response = try await client.execute(request, timeout: .seconds(10))
-            _ = try? await response.body.collect(upTo: 64 * 1024)
-            guard (200..<300).contains(response.status.code) else {
-                throw DeliveryFailed(description: "callback \(callback) answered \(response.status.code)")
+            headers.add(name: "X-Switchyard-Timestamp", value: String(timestamp))
+            headers.add(name: "X-Switchyard-Signature", value: "sha256=" + Self.signature(of: body, timestamp: timestamp, secret: secret))
+            headers.add(name: "X-Switchyard-Message-Id", value: id.uuidString.lowercased())
+            if let requestID = envelope.requestID { headers.add(name: "X-Request-Id", value: requestID) }
+            do {
+                try await poster.post(callback, headers: headers, body: body)
+            } catch let refusal as OutboundRefusal {
+                // Logged and dead-lettered without the URL's query: it may carry the client's token.
+                throw PermanentFailure("callback \(OutboundTarget.redact(callback)) refused: \(refusal.reason)")
             }
         }
     }

@@ -7,7 +7,8 @@ import Platform
 ///                   publish to sms.store, 202; GET /messages, /messages/:id, media, JSON metrics
 ///     storage       sms.store -> batched INSERT -> sms.process
 ///     processing    sms.process -> encoding and segments -> sms.notify (messages with a callback)
-///     notification  sms.notify -> signed webhook POST to the callback URL
+///     notification  sms.notify -> signed webhook POST to the callback URL (outbound policy,
+///                   WEBHOOK_CONCURRENCY at once)
 public struct SMSWorkload: Workload {
     public init() {}
 
@@ -29,7 +30,8 @@ public struct SMSWorkload: Workload {
         case .processing:
             return WorkloadParts(services: [runtime.worker(SMSProcessingHandler(runtime: runtime))])
         case .notification:
-            return WorkloadParts(services: [runtime.worker(try SMSWebhookHandler(runtime: runtime))])
+            let webhooks = try SMSWebhookHandler(runtime: runtime)
+            return WorkloadParts(services: [runtime.worker(webhooks, concurrency: webhooks.concurrency)])
         }
     }
 }

@@ -103,7 +103,7 @@ struct MediaTests {
         let id = try await newMessage()
         let head = "POST /messages/\(id)/media HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: \(contentType)\r\n"
             + "Content-Length: \(length)\r\n\r\n"
-        let answer = try await Self.answerWithoutSendingTheBody(port: 18580, head: head, timeout: 5)
+        let answer = try await Self.answerWithoutSendingTheBody(port: UInt16(SMSPipeline.firstPort), head: head, timeout: 5)
         #expect(answer.hasPrefix("HTTP/1.1 413"), "no 413 within 5 s without a body: \(answer.prefix(200))")
         #expect(answer.contains(#""code":"payload_too_large""#))
     }

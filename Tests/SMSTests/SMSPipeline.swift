@@ -10,17 +10,24 @@ actor SMSPipeline {
     static let mediaMaxBytes = 1 << 20
     /// Two uploads of the largest size fit on one message, a third does not (MediaLimitsTests).
     static let mediaBytesPerMessage = 2 << 20
+    /// Short, so that the tests of slow endpoints do not wait long.
+    static let webhookTimeout = "2s"
 
     private(set) var services: [String: ServiceProcess] = [:]
-    nonisolated let base = "http://127.0.0.1:18580"
+    /// `TEST_PORT_OFFSET` moves them, so that another checkout's SMS suites can run beside these.
+    static let firstPort = TestServers.port(18580)
+    nonisolated let base = "http://127.0.0.1:\(SMSPipeline.firstPort)"
     nonisolated let database = PostgresPool(url: TestServers.databaseURL, size: 2)
 
     func start() async throws {
         guard services.isEmpty else { return }
+        // The tests' receivers listen on loopback, which the outbound policy refuses unless allowed.
         let environment = ["WEBHOOK_SECRET": Self.webhookSecret, "MEDIA_MAX_BYTES": String(Self.mediaMaxBytes),
-                           "SMS_MEDIA_BYTES_PER_MESSAGE": String(Self.mediaBytesPerMessage)]
+                           "SMS_MEDIA_BYTES_PER_MESSAGE": String(Self.mediaBytesPerMessage),
+                           "OUTBOUND_ALLOW_CIDRS": "127.0.0.1/32", "WEBHOOK_TIMEOUT": Self.webhookTimeout,
+                           "WEBHOOK_CIRCUIT_FAILURES": "2", "WEBHOOK_CIRCUIT_COOLDOWN": "60s"]
         for (index, name) in ["ingest", "storage", "processing", "notification"].enumerated() {
-            services[name] = try ServiceProcess(name, port: 18580 + index, environment: environment)
+            services[name] = try ServiceProcess(name, port: Self.firstPort + index, environment: environment)
         }
         for service in services.values { try await service.waitUntilReady() }
     }

@@ -29,7 +29,7 @@ struct SMSRoutesTests {
                                lists: Self.database, databaseURL: TestServers.databaseURL, redis: Self.redis, publisher: publisher,
                                blobs: BlobStore(root: URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("switchyard-route-tests")),
                                queues: QueueInspector(url: try AMQPURL(TestServers.amqpURL)),
-                               clients: try ClientIdentity(environment: environment))
+                               clients: try ClientIdentity(environment: environment), outbound: try OutboundPolicy(environment: environment))
         let router = Router(context: APIRequestContext.self)
         router.add(middleware: RequestIDMiddleware())
         router.add(middleware: ErrorEnvelopeMiddleware())

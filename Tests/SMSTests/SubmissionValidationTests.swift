@@ -12,7 +12,7 @@ struct SubmissionValidationTests {
         let fields = Self.valid.merging(changes) { $1 }
         let body = Array(try! JSONSerialization.data(withJSONObject: fields))
         do {
-            _ = try SMSSubmission.validate(body)
+            _ = try SMSSubmission.validate(body, outbound: OutboundPolicy())
             return nil
         } catch {
             return error
@@ -31,8 +31,8 @@ struct SubmissionValidationTests {
 
     @Test func theJSONEscapeOfNULIsRefusedToo() throws {
         let body = Array(#"{"from": "+14155550100", "to": "+442071838750", "message": "a\u0000b"}"#.utf8)
-        #expect(throws: APIError.self) { try SMSSubmission.validate(body) }
-        do { _ = try SMSSubmission.validate(body) } catch { #expect(error.field == "message") }
+        #expect(throws: APIError.self) { try SMSSubmission.validate(body, outbound: OutboundPolicy()) }
+        do { _ = try SMSSubmission.validate(body, outbound: OutboundPolicy()) } catch { #expect(error.field == "message") }
     }
 
     @Test func tabLineBreaksAndOtherTextStayAllowed() throws {
@@ -53,5 +53,23 @@ struct SubmissionValidationTests {
             #expect(error.field == field, "\(field) = \(value.debugDescription)")
         }
         #expect(refusal(["callback_url": "https://example.com/hook?a=1&b=%00"]) == nil)  // percent-encoded is just text
+    }
+
+    /// The issue's examples and other notations of inside addresses: a 400 naming callback_url
+    /// at submission, before anything is queued.
+    @Test(arguments: ["http://169.254.169.254/latest/meta-data/", "http://127.0.0.1:9101/health/live", "http://2130706433:6379/",
+                      "http://0177.0.0.1/", "http://0x7f.1/", "http://[::1]/", "http://[::ffff:127.0.0.1]/", "http://10.0.0.1/",
+                      "http://[fd00::1]/", "https://example.com:6379/", "http://1.2.3.4.5/"])
+    func callbacksToInsideAddressesAreA400(url: String) throws {
+        let error = try #require(refusal(["callback_url": url]), "\(url) accepted")
+        #expect(error.status == .badRequest)
+        #expect(error.code == "invalid_callback_url")
+        #expect(error.field == "callback_url")
+    }
+
+    @Test func publicCallbacksAndNamesAreAccepted() {
+        for url in ["https://hooks.example.com/in?token=1", "http://example.com/", "https://8.8.8.8/"] {
+            #expect(refusal(["callback_url": url]) == nil, "\(url)")
+        }
     }
 }

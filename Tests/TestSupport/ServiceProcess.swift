@@ -35,6 +35,9 @@ public final class ServiceProcess: @unchecked Sendable {
         // all the suites running at once; tests of that limit set their own.
         environment["SMS_CLIENT_RATE_LIMIT"] = environment["SMS_CLIENT_RATE_LIMIT"] ?? "1000000/60s"
         environment["SMS_MEDIA_CLIENT_RATE_LIMIT"] = environment["SMS_MEDIA_CLIENT_RATE_LIMIT"] ?? "1000000/60s"
+        // The local set-up: development secrets allowed (a test that checks the deployment
+        // rules sets it to something else).
+        environment["SWITCHYARD_ENV"] = environment["SWITCHYARD_ENV"] ?? "development"
         environment.merge(extra) { $1 }
         self.environment = environment
         process = Process()

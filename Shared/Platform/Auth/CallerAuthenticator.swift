@@ -50,7 +50,12 @@ public struct CallerAuthenticator: Sendable {
     /// `AUTH_MODE` (default `dev`) and, for `jwt`, `AUTH_JWT_SECRET`.
     public init(environment: EnvironmentReader) async throws {
         let mode = Mode(rawValue: try environment.oneOf("AUTH_MODE", default: Mode.dev.rawValue, allowed: Mode.allCases.map(\.rawValue)))!
-        try await self.init(mode: mode, secret: environment.string("AUTH_JWT_SECRET", default: "").nilIfEmpty)
+        let secret = environment.string("AUTH_JWT_SECRET", default: "")
+        // Outside the local run a long placeholder is refused too (SecretSetting).
+        if mode == .jwt, !SecretSetting.isDevelopment(environment), let problem = SecretSetting.weakness(of: secret, developmentValue: nil) {
+            throw ConfigurationError(variable: "AUTH_JWT_SECRET", problem: "AUTH_MODE=jwt needs a real secret: \(problem)")
+        }
+        try await self.init(mode: mode, secret: secret.nilIfEmpty)
     }
 
     /// The caller a header names; nil without a header; a ``Refusal`` for anything else.

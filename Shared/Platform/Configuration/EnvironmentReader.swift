@@ -1,3 +1,4 @@
+import ClientSupport
 import Foundation
 
 /// Raised at start when an environment variable holds something unusable. The service prints
@@ -38,7 +39,7 @@ public struct EnvironmentReader: Sendable {
         let text = string(name, default: fallback)
         guard let components = URLComponents(string: text), let scheme = components.scheme, schemes.contains(scheme),
               components.host?.isEmpty == false else {
-            throw ConfigurationError(variable: name, problem: "expected a \(schemes.sorted().joined(separator: " or ")) URL with a host, got \"\(text)\"")
+            throw ConfigurationError(variable: name, problem: "expected a \(schemes.sorted().joined(separator: " or ")) URL with a host, got \"\(redactingPassword(in: text))\"")
         }
         return text
     }

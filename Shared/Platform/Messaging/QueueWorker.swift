@@ -22,15 +22,20 @@ public final class QueueWorker<Handler: MessageHandler>: Service, Sendable {
     private let url: AMQPURL
     private let bus: MessageBus
     private let prefetch: Int
+    /// How many batches are handled at once (1: one after the other). Each delivery is acked
+    /// on its own, so a slow one holds only its own slot.
+    private let concurrency: Int
     private let logger: Logger
     private let metrics: WorkerMetrics
     private let stopping = Atomic<Bool>(false)
 
-    public init(handler: Handler, url: AMQPURL, bus: MessageBus, prefetch: Int? = nil, logger: Logger) {
+    public init(handler: Handler, url: AMQPURL, bus: MessageBus, prefetch: Int? = nil, concurrency: Int = 1, logger: Logger) {
+        precondition(concurrency >= 1)
         self.handler = handler
         self.url = url
         self.bus = bus
-        self.prefetch = prefetch ?? max(handler.batchSize * 2, 50)
+        self.concurrency = concurrency
+        self.prefetch = prefetch ?? max(handler.batchSize * 2 * concurrency, 50)
         var logger = logger
         logger[metadataKey: "queue"] = "\(handler.queue.name)"
         self.logger = logger
@@ -42,10 +47,23 @@ public final class QueueWorker<Handler: MessageHandler>: Service, Sendable {
                                     topology: handler.queue.work.topology, logger: logger)
         logger.info("consuming")
         await withGracefulShutdownHandler {
-            while true {
-                let deliveries = await consumer.nextBatch(limit: handler.batchSize)
-                if deliveries.isEmpty { break }
-                await process(deliveries, consumer: consumer)
+            await withTaskGroup(of: Void.self) { group in
+                var running = 0
+                while true {
+                    // At most `concurrency` batches in hand: wait for one to finish before taking more.
+                    if running == concurrency {
+                        await group.next()
+                        running -= 1
+                    }
+                    let deliveries = await consumer.nextBatch(limit: handler.batchSize)
+                    if deliveries.isEmpty { break }
+                    if concurrency == 1 {
+                        await process(deliveries, consumer: consumer)
+                        continue
+                    }
+                    running += 1
+                    group.addTask { await self.process(deliveries, consumer: consumer) }
+                }
             }
         } onGracefulShutdown: {
             self.stopping.store(true, ordering: .relaxed)
