@@ -97,6 +97,10 @@ log.file.level = warning
 CONF
   chown -R rabbitmq:rabbitmq "$RUN_DIR/rabbitmq" && chmod 750 "$RUN_DIR/rabbitmq"
   check_reachable rabbitmq "$RUN_DIR/rabbitmq/mnesia"
+  # Every quorum queue keeps files open, and the suites declare a few hundred of them across
+  # their vhosts: at the usual soft limit of 1,024 descriptors the broker stopped accepting
+  # connections ("out of file descriptors") and every client's login timed out.
+  ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
   log "starting RabbitMQ on 127.0.0.1:$AMQP_PORT (takes 5 to 20 seconds)"
   started rabbitmq
   as_user rabbitmq "${rabbit_env[@]}" /usr/lib/rabbitmq/bin/rabbitmq-server -detached

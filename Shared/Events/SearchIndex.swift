@@ -24,7 +24,8 @@ public final class SearchIndex: Service, Sendable {
     private enum State {
         case loading
         case ready(SearchIndexSnapshot)
-        /// Too large for its memory budget: left to the database until the process restarts.
+        /// Too large for its memory budget: `/search` reads the database; the index tries a
+        /// full load again every minute (events may have been removed).
         case overBudget
     }
 
@@ -38,6 +39,7 @@ public final class SearchIndex: Service, Sendable {
     static let pageSize = 10_000
     static let versionPollInterval: Duration = .milliseconds(100)
     static let recheckInterval: Duration = .seconds(1)
+    static let overBudgetRetryInterval: Duration = .seconds(60)
 
     convenience init(databaseURL: String, redis: RedisClient, versionKey: String, maxBytes: Int, logger: Logger) {
         // A connection of its own: a refresh never waits behind searches or the API's reads.
@@ -73,7 +75,10 @@ public final class SearchIndex: Service, Sendable {
         var lastRefresh: ContinuousClock.Instant?
         var failures = 0
         while !Task.isCancelled {
-            if case .overBudget = state.withLock({ $0 }) { return }
+            if case .overBudget = state.withLock({ $0 }) {
+                try? await Task.sleep(for: Self.overBudgetRetryInterval)
+                if Task.isCancelled { return }
+            }
             // The version first: a commit bumping it while this refresh reads makes the next
             // poll see a version not refreshed for, and refresh again.
             let version = try? await redis.send("GET", versionKey).string
@@ -125,14 +130,25 @@ public final class SearchIndex: Service, Sendable {
                         changedBytes += event.footprint
                         changed.append(event)
                     }
-                    if base.bytes + changedBytes > maxBytes { throw OverBudget(bytes: base.bytes + changedBytes) }
+                    // Stops a load that cannot fit before it holds it all: new values of known
+                    // events are counted twice here (their old values leave in the merge), but
+                    // the merge keeps at least the larger of the two, so past twice the budget
+                    // it is over for sure. The exact check follows the merge.
+                    if base.bytes + changedBytes > 2 * maxBytes { throw OverBudget(bytes: base.bytes + changedBytes) }
                     guard rows.count == Self.pageSize, let last = rows.last?[0] else { break }
                     after = last
                 }
-                return (base.merging(changed, watermark: watermark), base.watermark == 0)
+                let merged = base.merging(changed, watermark: watermark)
+                if merged.bytes > maxBytes { throw OverBudget(bytes: merged.bytes) }
+                return (merged, base.watermark == 0)
             }
         } catch let overBudget as OverBudget {
-            state.withLock { $0 = .overBudget }
+            let wasOver = state.withLock { state in
+                defer { state = .overBudget }
+                if case .overBudget = state { return true }
+                return false
+            }
+            if wasOver { return }
             logger.error("search index: the searchable events need more than SEARCH_INDEX_MAX_MB; /search reads the database instead",
                          metadata: ["bytes_at_least": "\(overBudget.bytes)", "max_bytes": "\(maxBytes)"])
             return

@@ -29,7 +29,21 @@ enum MediaKind: String, CaseIterable {
         guard bytes.count >= 8 + 25 + 12, bytes.starts(with: pngSignature),
               bigEndian(bytes, at: 8) == 13, bytes[12..<16].elementsEqual(Array("IHDR".utf8)),
               bigEndian(bytes, at: 16) > 0, bigEndian(bytes, at: 20) > 0 else { return false }
-        return bytes.suffix(12).elementsEqual(pngEnd)
+        // IEND, with anything after it: some writers append data (API.md recognises images by
+        // their leading bytes; the end is checked so that a bare signature is not an image).
+        return contains(bytes, pngEnd, from: 33)
+    }
+
+    /// Whether `pattern` occurs in `bytes` at or after `start`, searching from the end (where
+    /// end markers are).
+    static func contains(_ bytes: [UInt8], _ pattern: [UInt8], from start: Int) -> Bool {
+        guard bytes.count - start >= pattern.count else { return false }
+        var position = bytes.count - pattern.count
+        while position >= start {
+            if bytes[position] == pattern[0], bytes[position..<(position + pattern.count)].elementsEqual(pattern) { return true }
+            position -= 1
+        }
+        return false
     }
 
     static func isJPEG(_ bytes: [UInt8]) -> Bool {
@@ -40,7 +54,8 @@ enum MediaKind: String, CaseIterable {
         guard (0xE0...0xEF).contains(marker) || (0xC0...0xCF).contains(marker) || marker == 0xDB || marker == 0xFE || marker == 0xDD else {
             return false
         }
-        return bytes[bytes.count - 2] == 0xFF && bytes[bytes.count - 1] == 0xD9
+        // EOI, with anything after it (phones append "motion photo" videos and padding).
+        return contains(bytes, [0xFF, 0xD9], from: 4)
     }
 
     static func isGIF(_ bytes: [UInt8]) -> Bool {

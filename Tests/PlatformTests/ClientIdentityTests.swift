@@ -14,6 +14,18 @@ struct ClientIdentityTests {
         #expect(ClientIdentity().key(principal: caller, peer: peer, headers: forwarded) == "principal:sender:42")
     }
 
+    /// An IPv6 client usually holds a /64: every address in it is one client, or a fresh address
+    /// per request would get past the limit.
+    @Test func anIPv6ClientIsItsSlash64() throws {
+        let one = try SocketAddress(ipAddress: "2001:db8:1:2::1", port: 1)
+        let sibling = try SocketAddress(ipAddress: "2001:db8:1:2:ffff:eeee:dddd:cccc", port: 1)
+        let neighbour = try SocketAddress(ipAddress: "2001:db8:1:3::1", port: 1)
+        let key = ClientIdentity().key(principal: nil, peer: one, headers: [:])
+        #expect(key == ClientIdentity().key(principal: nil, peer: sibling, headers: [:]))
+        #expect(key != ClientIdentity().key(principal: nil, peer: neighbour, headers: [:]))
+        #expect(key?.hasSuffix("/64") == true)
+    }
+
     @Test func theSocketsAddressUnlessAProxyIsTrusted() throws {
         #expect(ClientIdentity().key(principal: nil, peer: peer, headers: forwarded) == "address:127.0.0.1")
         let behindProxy = try ClientIdentity(environment: EnvironmentReader(["TRUSTED_PROXIES": "127.0.0.1, 203.0.113.9"]))

@@ -219,4 +219,22 @@ struct OutboundPosterTests {
             }
         }
     }
+
+    /// A 4xx says the endpoint is up: anyone can make a shared receiver answer 404 (a callback
+    /// to a path it does not have), and that must not open the circuit for everyone else's.
+    @Test func clientErrorsDoNotOpenTheCircuit() async throws {
+        try await withReceiver(19108) { receiver in
+            let poster = try poster(failures: 2)
+            for _ in 1...4 {
+                do {
+                    try await poster.post("http://127.0.0.1:\(receiver.port)/no-such-path", headers: [:], body: [])
+                    Issue.record("a 404 was taken for a success")
+                } catch let failure as OutboundPoster.Failure {
+                    #expect(failure.kind == .status(404))
+                }
+            }
+            let status = try await poster.post("http://127.0.0.1:\(receiver.port)/ok", headers: [:], body: [])
+            #expect(status == 204)
+        }
+    }
 }

@@ -84,6 +84,9 @@ struct SecretsTests {
         #expect(redactingPassword(in: "redis://:hunter2@redis:6379/0") == "redis://:***@redis:6379/0")
         #expect(redactingPassword(in: "postgres://u:p%40ss@db/x?sslmode=require") == "postgres://u:***@db/x?sslmode=require")
         #expect(redactingPassword(in: "postgres://u@db/x") == "postgres://u@db/x")
+        // An unencoded `/` or `#` in the password: the whole password still goes.
+        #expect(redactingPassword(in: "postgres://u:pa/ss@db/x") == "postgres://u:***@db/x")
+        #expect(redactingPassword(in: "amqp://u:p#a?s@host/%2F") == "amqp://u:***@host/%2F")
     }
 
     /// Waits (without blocking a thread of the cooperative pool) for a process expected to stop at start.

@@ -188,11 +188,15 @@ struct MediaTests {
         }
         // Whole files of each kind still pass.
         let jpeg: [UInt8] = [0xFF, 0xD8, 0xFF, 0xE0, 0, 16] + Array("JFIF\0\(UUID())".utf8) + [0xFF, 0xD9]
+        // Data after a JPEG's or a PNG's end (a phone's "motion photo", padding) is still an image.
+        let jpegWithTrailer = jpeg + Array("MotionPhoto_Data \(UUID())".utf8)
+        let pngWithTrailer = Self.png() + [0, 0, 0, 0]
         let gif: [UInt8] = Array("GIF89a".utf8) + [1, 0, 1, 0, 0, 0, 0] + Array(UUID().uuidString.utf8) + [0x3B]
         var webp: [UInt8] = Array("WEBPVP8L".utf8) + [4, 0, 0, 0] + Array(UUID().uuidString.utf8)
         let length = UInt32(webp.count)
         webp = Array("RIFF".utf8) + [UInt8(length & 0xFF), UInt8(length >> 8 & 0xFF), UInt8(length >> 16 & 0xFF), UInt8(length >> 24)] + webp
-        for (type, bytes) in [("image/jpeg", jpeg), ("image/gif", gif), ("image/webp", webp)] {
+        for (type, bytes) in [("image/jpeg", jpeg), ("image/gif", gif), ("image/webp", webp), ("image/jpeg", jpegWithTrailer),
+                              ("image/png", pngWithTrailer)] {
             let answer = try await upload(bytes, to: id, contentType: "application/octet-stream")
             #expect(answer.status == 201, "\(type): \(answer.text)")
             #expect(answer.data["content_type"] as? String == type)

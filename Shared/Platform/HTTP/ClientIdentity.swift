@@ -41,7 +41,14 @@ public struct ClientIdentity: Sendable {
     public func key(principal: Principal?, peer: SocketAddress?, headers: HTTPFields) -> String? {
         if let principal { return "principal:\(principal)" }
         guard let address = peer?.ipAddress.map(Self.normalized) else { return nil }
-        return "address:" + forwardedClient(peer: address, headers: headers)
+        return "address:" + Self.limitedUnit(forwardedClient(peer: address, headers: headers))
+    }
+
+    /// What one client's limit covers: an IPv4 address, or an IPv6 address's /64. A client on
+    /// IPv6 usually holds a whole /64 and could take a fresh address for every request.
+    static func limitedUnit(_ address: String) -> String {
+        guard address.contains(":"), let bytes = ProxyRange.bytes(of: address), bytes.count == 16 else { return address }
+        return bytes.prefix(8).map { String($0, radix: 16) }.joined(separator: ".") + "/64"
     }
 
     /// The peer itself unless it is a trusted proxy that says whom it forwarded.

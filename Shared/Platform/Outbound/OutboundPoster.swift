@@ -67,6 +67,11 @@ public struct OutboundPoster: Sendable {
             // The policy's verdict says nothing of the endpoint's health.
             throw refusal
         } catch let failure as Failure {
+            // A 4xx (but for timeouts and rate limits) says the endpoint is up and refused this
+            // one request: counting it would let anyone open a shared receiver's circuit by
+            // submitting callbacks to paths it does not have, and get others' callbacks
+            // dead-lettered.
+            if case .status(let status) = failure.kind, (400..<500).contains(status), status != 408, status != 429 { throw failure }
             breaker.recordFailure(target.origin)
             throw failure
         } catch {
