@@ -130,11 +130,10 @@ public final class SearchIndex: Service, Sendable {
                         changedBytes += event.footprint
                         changed.append(event)
                     }
-                    // Stops a load that cannot fit before it holds it all: new values of known
-                    // events are counted twice here (their old values leave in the merge), but
-                    // the merge keeps at least the larger of the two, so past twice the budget
-                    // it is over for sure. The exact check follows the merge.
-                    if base.bytes + changedBytes > 2 * maxBytes { throw OverBudget(bytes: base.bytes + changedBytes) }
+                    // Stops a load that cannot fit before it holds it all: the merge keeps every
+                    // changed event, so past the budget it is over for sure. The exact check,
+                    // with the old values the merge drops, follows the merge.
+                    if changedBytes > maxBytes { throw OverBudget(bytes: changedBytes) }
                     guard rows.count == Self.pageSize, let last = rows.last?[0] else { break }
                     after = last
                 }
