@@ -85,6 +85,7 @@ for _ in $(seq "$ROUNDS"); do
   [ "$rps" -gt "$best_database" ] && { best_database=$rps; database_p99=$p99; }
 done
 kill "$database_pid" 2>/dev/null || true
+wait "$database_pid" 2>/dev/null || true
 ratio_ok=$(python3 -c "print($best_search / $best_bare >= 0.5)")
 p99_ok=$(python3 -c "print($(to_ms "$search_p99") <= 3 * $(to_ms "$bare_p99"))")
 verdict=$([ "$ratio_ok$p99_ok" = TrueTrue ] && echo PASS || echo FAIL)
@@ -93,8 +94,13 @@ row "GET /search req/s, 12,000 distinct windows over 1M events, 100 conns (p99 $
 row "GET /search req/s, the same windows, in-memory index (p99 $search_p99) vs PostgreSQL + Redis cache (p99 $database_p99)" \
   "$best_search" "$best_database"
 
-# Open loop: a fixed schedule, latency from each request's planned send time.
+# Open loop: a fixed schedule, latency from each request's planned send time. Measured after a
+# 5 s warm-up at the same rate, unrecorded (as the peer benchmark reports its figures): the
+# first seconds after the closed-loop rounds carry their aftermath (the second ingest's exit,
+# PostgreSQL's checkpoint of the million rows) and once cost a single 300 ms stall, p99 134 ms,
+# where three 30 s runs against the same ingest a minute later measured p99 1.7 to 2.1 ms.
 invalidate_search
+"$BENCH" search-open-loop --windows "$windows_file" --rate 2000 --seconds 5 >/dev/null
 read -r _ open_sent open_answered open_p50 open_p90 open_p99 open_max < <(
   "$BENCH" search-open-loop --windows "$windows_file" --rate 2000 --seconds "${BENCH_OPEN_LOOP_SECONDS:-30}")
 open_verdict=$(python3 -c "print('PASS' if $open_answered >= 100 and $open_p99 < 50 else 'FAIL')")

@@ -108,8 +108,8 @@ public struct ServiceRuntime: Sendable {
     }
 
     /// Content-addressed blob storage (`BLOB_STORE`, by default `.run/blobs` of the local run).
-    public func blobStore() throws -> BlobStore {
-        try BlobStore(environment: configuration.environment, defaultFolder: FileManager.default.currentDirectoryPath + "/.run/blobs")
+    public func blobStore() throws -> FolderBlobStore {
+        try FolderBlobStore(environment: configuration.environment, defaultFolder: FileManager.default.currentDirectoryPath + "/.run/blobs")
     }
 
     public var operationsRoutes: OperationsRoutes {

@@ -15,7 +15,7 @@ import Postgres
 /// (`SMS_MEDIA_PER_MESSAGE`, `SMS_MEDIA_BYTES_PER_MESSAGE`; beyond, 409 `media_quota_exceeded`).
 struct SMSMedia: Sendable {
     let database: PostgresPool
-    let blobs: BlobStore
+    let blobs: FolderBlobStore
     let cache: VersionedCache
     let maxBytes: Int
     let perMessage: Int

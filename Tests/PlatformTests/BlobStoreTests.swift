@@ -17,11 +17,11 @@ struct BlobStoreTests {
 
     @Test func aWriteThatFailsHalfWayLeavesNothingBehind() async throws {
         defer { try? FileManager.default.removeItem(at: root) }
-        let store = BlobStore(root: root)
+        let store = FolderBlobStore(root: root)
         let sha = String(repeating: "ab", count: 32)
         await #expect(throws: DiskFull.self) {
             try await store.put(sha256: sha) { descriptor in
-                try BlobStore.writeAll(Array(repeating: 7, count: 4096), to: descriptor)
+                try FolderBlobStore.writeAll(Array(repeating: 7, count: 4096), to: descriptor)
                 throw DiskFull()
             }
         }

@@ -27,7 +27,7 @@ struct SMSRoutesTests {
         let environment = EnvironmentReader(["SMS_RATE_LIMIT": "50/60s", "SMS_CLIENT_RATE_LIMIT": "100000/60s"])
         let ingest = SMSIngest(configuration: try SMSConfiguration(environment: environment), database: Self.database,
                                lists: Self.database, databaseURL: TestServers.databaseURL, redis: Self.redis, publisher: publisher,
-                               blobs: BlobStore(root: URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("switchyard-route-tests")),
+                               blobs: FolderBlobStore(root: URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("switchyard-route-tests")),
                                queues: QueueInspector(url: try AMQPURL(TestServers.amqpURL)),
                                clients: try ClientIdentity(environment: environment), outbound: try OutboundPolicy(environment: environment))
         let router = Router(context: APIRequestContext.self)

@@ -12,7 +12,7 @@ import Glibc
 /// and then the folder is fsynced too (the rename is an entry of the folder: without that, a
 /// power loss may forget it while the database row that names the blob survives). A reader
 /// never sees half a blob; a write that fails at any step removes its temporary file.
-public struct BlobStore: Sendable {
+public struct FolderBlobStore: Sendable {
     public let root: URL
     /// File I/O blocks: it runs on the shared NIO thread pool, never on an event loop.
     private let threads = NIOThreadPool.singleton
@@ -60,16 +60,16 @@ public struct BlobStore: Sendable {
             }
             let temporary = folder.appendingPathComponent(".\(sha256).\(UUID().uuidString).tmp")
             let descriptor = open(temporary.path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
-            guard descriptor >= 0 else { throw BlobStoreError(operation: "create", path: temporary.path, errno: errno) }
+            guard descriptor >= 0 else { throw FolderBlobError(operation: "create", path: temporary.path, errno: errno) }
             var published = false
             defer { if !published { unlink(temporary.path) } }
             do {
                 defer { close(descriptor) }
                 try fill(descriptor)
                 // On disk before the name says it exists.
-                guard fsync(descriptor) == 0 else { throw BlobStoreError(operation: "fsync", path: temporary.path, errno: errno) }
+                guard fsync(descriptor) == 0 else { throw FolderBlobError(operation: "fsync", path: temporary.path, errno: errno) }
             }
-            guard rename(temporary.path, target.path) == 0 else { throw BlobStoreError(operation: "rename", path: target.path, errno: errno) }
+            guard rename(temporary.path, target.path) == 0 else { throw FolderBlobError(operation: "rename", path: target.path, errno: errno) }
             published = true
             try Self.syncFolder(folder)
             return true
@@ -83,7 +83,7 @@ public struct BlobStore: Sendable {
                 let count = write(descriptor, buffer.baseAddress! + written, buffer.count - written)
                 if count < 0 {
                     if errno == EINTR { continue }
-                    throw BlobStoreError(operation: "write", path: "fd \(descriptor)", errno: errno)
+                    throw FolderBlobError(operation: "write", path: "fd \(descriptor)", errno: errno)
                 }
                 written += count
             }
@@ -93,9 +93,9 @@ public struct BlobStore: Sendable {
     /// fsync of a folder: makes its entries (a rename, a new subfolder) durable.
     static func syncFolder(_ folder: URL) throws {
         let descriptor = open(folder.path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        guard descriptor >= 0 else { throw BlobStoreError(operation: "open folder", path: folder.path, errno: errno) }
+        guard descriptor >= 0 else { throw FolderBlobError(operation: "open folder", path: folder.path, errno: errno) }
         defer { close(descriptor) }
-        guard fsync(descriptor) == 0 else { throw BlobStoreError(operation: "fsync folder", path: folder.path, errno: errno) }
+        guard fsync(descriptor) == 0 else { throw FolderBlobError(operation: "fsync folder", path: folder.path, errno: errno) }
     }
 
     /// The size of a blob, or nil when there is none.
@@ -110,7 +110,7 @@ public struct BlobStore: Sendable {
 }
 
 /// A file system call of the blob store that failed, with its errno (for the log).
-public struct BlobStoreError: Error, CustomStringConvertible {
+public struct FolderBlobError: Error, CustomStringConvertible {
     public let operation: String
     public let path: String
     public let errno: Int32

@@ -1,0 +1,27 @@
+import Foundation
+
+/// Opens the blob store that `BLOB_STORE` names:
+///
+/// | `BLOB_STORE` | driver |
+/// |---|---|
+/// | `file:///absolute/folder` (default: `.run/blobs` of the local run) | ``FolderBlobStore`` |
+/// | `memory://` | ``MemoryBlobStore`` (in-process tests only) |
+///
+/// Every service that touches files opens the same store: ingest writes uploads, processing
+/// reads them and writes built exports, ingest streams downloads.
+public enum BlobStores {
+    public static func open(environment: EnvironmentReader, defaultFolder: String) throws -> any BlobStore {
+        let text = environment.string("BLOB_STORE", default: "file://" + defaultFolder)
+        guard let url = URL(string: text), let scheme = url.scheme else {
+            throw ConfigurationError(variable: "BLOB_STORE", problem: "expected file:///absolute/path or memory://, got \"\(text)\"")
+        }
+        switch scheme {
+        case "file":
+            return try FolderBlobStore(environment: environment, defaultFolder: defaultFolder)
+        case "memory":
+            return MemoryBlobStore()
+        default:
+            throw ConfigurationError(variable: "BLOB_STORE", problem: "unknown store \"\(scheme)\": expected file:///absolute/path or memory://")
+        }
+    }
+}
