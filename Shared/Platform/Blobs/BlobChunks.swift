@@ -30,7 +30,7 @@ public struct BlobChunks: AsyncSequence, Sendable {
             return {
                 let start = offset.take(upTo: chunkSize, of: bytes.count)
                 guard let start else { return nil }
-                return ByteBuffer(bytes: bytes[start..<min(start + chunkSize, bytes.count)])
+                return ByteBuffer(bytes: bytes[start..<Swift.min(start + chunkSize, bytes.count)])
             }
         }
     }

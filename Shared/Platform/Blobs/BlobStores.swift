@@ -16,8 +16,6 @@ public enum BlobStores {
             throw ConfigurationError(variable: "BLOB_STORE", problem: "expected file:///absolute/path or memory://, got \"\(text)\"")
         }
         switch scheme {
-        case "file":
-            return try FolderBlobStore(environment: environment, defaultFolder: defaultFolder)
         case "memory":
             return MemoryBlobStore()
         default:
