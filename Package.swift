@@ -89,8 +89,15 @@ let package = Package(
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "_NIOFileSystem", package: "swift-nio"),
         ], path: "Shared/Events", resources: [.copy("Migrations")]),
+        .target(name: "Invoices", dependencies: [
+            "Platform",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "MultipartKit", package: "multipart-kit"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
+            .product(name: "Logging", package: "swift-log"),
+        ], path: "Shared/Invoices", resources: [.copy("Migrations")]),
         // The list of every workload: what each service runs and the CLI knows.
-        .target(name: "Workloads", dependencies: ["Platform", "SMS", "Events"], path: "Shared/Workloads"),
+        .target(name: "Workloads", dependencies: ["Platform", "SMS", "Events", "Invoices"], path: "Shared/Workloads"),
 
         // The executables: each main reads like the architecture diagram.
         .executableTarget(name: "Ingest", dependencies: [
@@ -130,6 +137,13 @@ let package = Package(
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HTTPTypes", package: "swift-http-types"),
         ], path: "Tests/SMSTests"),
+        .testTarget(name: "InvoicesTests", dependencies: [
+            "Invoices", "Platform", "Workloads", "Postgres", "Redis", "TestSupport",
+            .product(name: "HummingbirdTesting", package: "hummingbird"),
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "Crypto", package: "swift-crypto"),
+        ], path: "Tests/InvoicesTests"),
         // Restarts the shared servers: run on their own after the rest (scripts/test.sh).
         .testTarget(name: "FaultTests", dependencies: ["AMQP", "Postgres", "TestSupport", .product(name: "Logging", package: "swift-log")], path: "Tests/FaultTests"),
         .testTarget(name: "EventsTests", dependencies: [

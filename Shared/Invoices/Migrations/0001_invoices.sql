@@ -27,6 +27,7 @@ CREATE TABLE IF NOT EXISTS invoices (
     -- sender's claim lapses), and records it once sent.
     email_claimed_until    timestamptz,
     email_sent_at          timestamptz,
+    callback_queued_at     timestamptz,
     callback_claimed_until timestamptz,
     callback_sent_at       timestamptz
 );
@@ -36,4 +37,4 @@ CREATE INDEX IF NOT EXISTS invoices_by_sender ON invoices (sender_id, created_at
 CREATE INDEX IF NOT EXISTS invoices_by_receiver ON invoices (receiver_id, created_at DESC, id DESC);
 -- The relay that queues paid callbacks a crashed ingest did not hand on.
 CREATE INDEX IF NOT EXISTS invoices_paid_callback_due ON invoices (paid_at)
-    WHERE status = 'paid' AND callback_url IS NOT NULL AND callback_sent_at IS NULL;
+    WHERE status = 'paid' AND callback_url IS NOT NULL AND callback_queued_at IS NULL;

@@ -47,7 +47,7 @@ public struct RequireRole<Context: RequestContext & PrincipalCarrying>: RouterMi
 
 extension APIError {
     /// 401 with the scheme the caller should use.
-    static func unauthorized(_ message: String) -> APIError {
+    public static func unauthorized(_ message: String) -> APIError {
         APIError(.unauthorized, code: "unauthorized", message: message, headers: [.wwwAuthenticate: "Bearer"])
     }
 }

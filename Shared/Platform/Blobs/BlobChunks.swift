@@ -23,6 +23,19 @@ public struct BlobChunks: AsyncSequence, Sendable {
         public mutating func next() async throws -> ByteBuffer? { try await next() }
     }
 
+    /// The same chunks, each shown to `inspect` as it passes (it may throw to stop the read):
+    /// a route can judge an upload's first bytes while the blob store is writing it.
+    public func inspecting(_ inspect: @escaping @Sendable (ByteBuffer) throws -> Void) -> BlobChunks {
+        BlobChunks { [self] in
+            let iterator = IteratorBox(makeAsyncIterator())
+            return {
+                guard let chunk = try await iterator.next() else { return nil }
+                try inspect(chunk)
+                return chunk
+            }
+        }
+    }
+
     /// Bytes in memory, in chunks of at most `chunkSize`.
     public static func of(_ bytes: [UInt8], chunkSize: Int = 256 * 1024) -> BlobChunks {
         BlobChunks {
@@ -49,4 +62,12 @@ private final class OffsetBox: @unchecked Sendable {
             return offset
         }
     }
+}
+
+/// An iterator held by the closure that pulls from it.
+private final class IteratorBox: @unchecked Sendable {
+    // Pulled by one task at a time, in order: the sequence's consumer.
+    private var iterator: BlobChunks.Iterator
+    init(_ iterator: BlobChunks.Iterator) { self.iterator = iterator }
+    func next() async throws -> ByteBuffer? { try await iterator.next() }
 }

@@ -33,6 +33,9 @@ public final class MemoryBlobStore: BlobStore {
         blobs.withLockedValue { $0[key]?.count }
     }
 
+    /// The keys stored now (tests check that a refused upload left nothing).
+    public var keys: [BlobKey] { blobs.withLockedValue { Array($0.keys) } }
+
     public func delete(_ key: BlobKey) async throws {
         _ = blobs.withLockedValue { $0.removeValue(forKey: key) }
     }

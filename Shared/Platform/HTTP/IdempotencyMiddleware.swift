@@ -118,8 +118,8 @@ public struct IdempotencyMiddleware<Context: RequestContext>: RouterMiddleware {
 
 /// How deeply a JSON text nests arrays and objects (strings skipped): checked before a
 /// recursive parser sees it, so that `[[[[...` cannot exhaust the stack.
-enum JSONDepth {
-    static func of(_ bytes: [UInt8]) -> Int {
+public enum JSONDepth {
+    public static func of(_ bytes: [UInt8]) -> Int {
         var depth = 0, deepest = 0, inString = false, escaped = false
         for byte in bytes {
             if inString {

@@ -45,6 +45,20 @@ public enum JSONEnvelope {
         encoder.outputFormatting = [.withoutEscapingSlashes, .sortedKeys]
         return encoder
     }()
+
+    /// Reads what ``encoder`` wrote (a copy kept in Redis, a payload on a queue).
+    public static let decoder: JSONDecoder = {
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .custom { decoder in
+            let container = try decoder.singleValueContainer()
+            let text = try container.decode(String.self)
+            guard let date = RFC3339.parse(text) else {
+                throw DecodingError.dataCorruptedError(in: container, debugDescription: "not an RFC 3339 date-time: \(text)")
+            }
+            return date
+        }
+        return decoder
+    }()
 }
 
 /// Timestamps as the API shows them: RFC 3339, UTC, `Z`, milliseconds.
