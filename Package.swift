@@ -94,7 +94,9 @@ let package = Package(
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "MultipartKit", package: "multipart-kit"),
             .product(name: "NIOHTTP1", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ], path: "Shared/Invoices", resources: [.copy("Migrations")]),
         // The list of every workload: what each service runs and the CLI knows.
         .target(name: "Workloads", dependencies: ["Platform", "SMS", "Events", "Invoices"], path: "Shared/Workloads"),

@@ -175,6 +175,11 @@ enum InvoicesRepository {
         return try state.decode("sent", as: Bool.self) ? .alreadySent : .claimedElsewhere
     }
 
+    /// Gives a claim back after a failed attempt, so the retry need not wait for it to lapse.
+    static func releaseClaim(_ delivery: Delivery, of id: UUID, on connection: PostgresConnection) throws {
+        try connection.execute("UPDATE invoices SET \(delivery.rawValue)_claimed_until = NULL WHERE id = $1 AND \(delivery.rawValue)_sent_at IS NULL", [id])
+    }
+
     static func recordSent(_ delivery: Delivery, of id: UUID, on connection: PostgresConnection) throws {
         try connection.execute("UPDATE invoices SET \(delivery.rawValue)_sent_at = now() WHERE id = $1", [id])
     }

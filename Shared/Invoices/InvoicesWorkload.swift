@@ -35,7 +35,13 @@ public struct InvoicesWorkload: Workload {
         case .processing:
             return .none
         case .notification:
-            return .none
+            let environment = runtime.configuration.environment
+            let callbacks = InvoicePaidCallbackHandler(database: runtime.database, signer: try HMACSigner.webhooks(environment: environment),
+                                                       poster: try OutboundPoster(environment: environment))
+            return WorkloadParts(services: [
+                runtime.worker(callbacks, concurrency: try environment.int("WEBHOOK_CONCURRENCY", default: 16, in: 1...256)),
+                InvoicesPaidRelay(database: runtime.database, bus: runtime.bus, logger: runtime.logger),
+            ])
         }
     }
 }

@@ -21,20 +21,15 @@ public struct SMSWebhookHandler: MessageHandler {
     public typealias Payload = SMSNotice
     public let queue = SMSQueues.notify
     let database: PostgresPool
-    /// Kept as bytes: `SymmetricKey` is not Sendable.
-    let secret: [UInt8]
+    let signer: HMACSigner
     let poster: OutboundPoster
     /// How many deliveries run at once (`WEBHOOK_CONCURRENCY`): the worker's concurrency.
     public let concurrency: Int
 
-    /// The local run's signing key, used only when `SWITCHYARD_ENV=development` leaves
-    /// `WEBHOOK_SECRET` unset.
-    static let developmentSecret = "dev-webhook-secret"
-
     public init(runtime: ServiceRuntime) throws {
         let environment = runtime.configuration.environment
         database = runtime.database
-        secret = Array(try SecretSetting.read("WEBHOOK_SECRET", developmentValue: Self.developmentSecret, from: environment).utf8)
+        signer = try HMACSigner.webhooks(environment: environment)
         poster = try OutboundPoster(environment: environment)
         concurrency = try environment.int("WEBHOOK_CONCURRENCY", default: 16, in: 1...256)
     }
@@ -53,7 +48,7 @@ public struct SMSWebhookHandler: MessageHandler {
             // Each attempt signs its own time: a retry hours later is not refused as a replay.
             let timestamp = Int(Date().timeIntervalSince1970)
             headers.add(name: "X-Switchyard-Timestamp", value: String(timestamp))
-            headers.add(name: "X-Switchyard-Signature", value: "sha256=" + Self.signature(of: body, timestamp: timestamp, secret: secret))
+            headers.add(name: "X-Switchyard-Signature", value: "sha256=" + signer.webhook(body: body, timestamp: timestamp))
             headers.add(name: "X-Switchyard-Message-Id", value: id.uuidString.lowercased())
             if let requestID = envelope.requestID { headers.add(name: "X-Request-Id", value: requestID) }
             do {
@@ -63,11 +58,5 @@ public struct SMSWebhookHandler: MessageHandler {
                 throw PermanentFailure("callback \(OutboundTarget.redact(callback)) refused: \(refusal.reason)")
             }
         }
-    }
-
-    /// Lower-case hex of HMAC-SHA256(secret, "<timestamp>.<body>").
-    public static func signature(of body: [UInt8], timestamp: Int, secret: [UInt8]) -> String {
-        HMAC<SHA256>.authenticationCode(for: Array("\(timestamp).".utf8) + body, using: SymmetricKey(data: secret))
-            .map { String(format: "%02x", $0) }.joined()
     }
 }

@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import Platform
 import HTTPTypes
 import Hummingbird
 import SMS
@@ -25,12 +26,12 @@ struct WebhookTests {
     ///  openssl dgst -sha256 -hmac 'test-webhook-secret'`
     @Test func theSignatureIsHMACSHA256OfTimestampDotBody() {
         let body = Array(#"{"id":"5b0c3a4e-8f59-4c47-9d6a-2f1c3b7d9e10","status":"processed"}"#.utf8)
-        #expect(SMSWebhookHandler.signature(of: body, timestamp: 1_700_000_000, secret: Array("test-webhook-secret".utf8))
+        #expect(HMACSigner(secret: Array("test-webhook-secret".utf8)).webhook(body: body, timestamp: 1_700_000_000)
             == "f88ec740ec66796d97c091e778b72822d2fb6e83440dcc03ee39a9dca5aabc88")
     }
 
     /// What a receiver does, written here with swift-crypto directly rather than through
-    /// `SMSWebhookHandler.signature`: HMAC-SHA256 with the shared secret over `<timestamp>.<body>`.
+    /// `HMACSigner`: HMAC-SHA256 with the shared secret over `<timestamp>.<body>`.
     static func receiverAccepts(_ delivery: Received, secret: String, now: Date = Date()) -> Bool {
         guard let text = delivery.timestamp, let timestamp = Int(text), abs(Int(now.timeIntervalSince1970) - timestamp) <= 300,
               let signature = delivery.signature, signature.hasPrefix("sha256=") else { return false }
