@@ -145,6 +145,7 @@ let package = Package(
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
         ], path: "Tests/InvoicesTests"),
         // Restarts the shared servers: run on their own after the rest (scripts/test.sh).
         .testTarget(name: "FaultTests", dependencies: ["AMQP", "Postgres", "TestSupport", .product(name: "Logging", package: "swift-log")], path: "Tests/FaultTests"),

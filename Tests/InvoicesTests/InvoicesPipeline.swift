@@ -12,6 +12,8 @@ actor InvoicesPipeline {
     static let shared = InvoicesPipeline()
     static let webhookSecret = "test-webhook-secret-for-invoices"
     static let virtualHost = "switchyard_invoices"
+    /// Room for the 100 MiB upload of the memory test.
+    static let maxBytes = 128 << 20
     static let firstPort = TestServers.port(18640)
     static let smtpPort = TestServers.port(18650)
     static let callbackPort = TestServers.port(18651)
@@ -38,7 +40,8 @@ actor InvoicesPipeline {
         let environment = ["AMQP_URL": TestServers.amqpURL(virtualHost: Self.virtualHost), "WEBHOOK_SECRET": Self.webhookSecret,
                            "OUTBOUND_ALLOW_CIDRS": "127.0.0.1/32", "CALLBACK_ALLOWED_PORTS": "80,443,\(Self.callbackPort)",
                            "SMTP_URL": "smtp://127.0.0.1:\(Self.smtpPort)", "SMTP_FROM": "invoices@switchyard.test",
-                           "BLOB_STORE": "file://\(blobFolder.path)", "AUTH_MODE": "dev", "WEBHOOK_TIMEOUT": "3s"]
+                           "BLOB_STORE": "file://\(blobFolder.path)", "AUTH_MODE": "dev", "WEBHOOK_TIMEOUT": "3s",
+                           "INVOICE_MAX_BYTES": String(Self.maxBytes)]
         for (index, name) in ["ingest", "storage", "processing", "notification"].enumerated() {
             services[name] = try ServiceProcess(name, port: Self.firstPort + index, environment: environment)
         }
