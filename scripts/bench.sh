@@ -39,7 +39,7 @@ BIN="$(swift build -c release --show-bin-path)"
 export DATABASE_URL="postgres://switchyard@127.0.0.1:$PG_PORT/switchyard_bench" LOG_LEVEL=error
 export AMQP_URL="amqp://guest:guest@127.0.0.1:$AMQP_PORT/switchyard_bench"
 export REDIS_URL="redis://127.0.0.1:$REDIS_PORT/2"
-psql -q -h 127.0.0.1 -p "$PG_PORT" -U switchyard switchyard_bench -c "DROP TABLE IF EXISTS sms_message_media, sms_messages, sms_stats, media, events, events_feed_fence, events_removals, processed_messages, schema_migrations CASCADE; DROP TYPE IF EXISTS sms_status" 2>/dev/null
+psql -q -h 127.0.0.1 -p "$PG_PORT" -U switchyard switchyard_bench -c "DROP TABLE IF EXISTS sms_message_media, sms_messages, sms_stats, media, events, events_feed_fence, events_removals, invoices, processed_messages, schema_migrations CASCADE; DROP TYPE IF EXISTS sms_status" 2>/dev/null
 flush_redis() { redis-cli -h 127.0.0.1 -p "$REDIS_PORT" -n 2 FLUSHDB >/dev/null; }
 flush_redis
 pids=()
@@ -139,6 +139,8 @@ rm -rf "$RUN_DIR/bench-feed"
 source Benchmarks/feed_same_document.sh
 # /search over a million stored events and 12,000 distinct windows, closed and open loop.
 source Benchmarks/search_history.sh
+# Invoices: multipart uploads, memory under ten 100 MiB uploads, a 100 MiB download.
+source Benchmarks/invoices.sh
 
 printf '\n%-76s %12s %12s %7s\n' "benchmark" "switchyard" "baseline" "ratio"
 printf '%s\n' "${rows[@]}"
@@ -150,3 +152,4 @@ printf 'SMS pipeline, sustained: %s\n' "$pipeline_note"
 printf 'Events feed, 100,000 plans x 20 zones: %s\n' "$feed_note"
 printf 'Events feed, the same document every second: %s\n' "$same_note"
 printf '/search, distinct windows, %s\n' "${search_notes[@]}"
+printf 'Invoices: %s\n' "${invoice_notes[@]}"
