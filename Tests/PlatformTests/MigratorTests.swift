@@ -28,11 +28,12 @@ struct MigratorTests {
     @Test func workloadsOwnTheirMigrationsInAStableOrder() async throws {
         let migrator = try Migrator.all()
         #expect(migrator.migrations.first?.owner == "platform")
-        #expect(Set(migrator.migrations.map(\.owner)) == ["platform", "sms", "events"])
+        #expect(Set(migrator.migrations.map(\.owner)) == ["platform", "sms", "events", "invoices"])
         let order = migrator.migrations.filter { $0.owner != "platform" }.map(\.version)
         #expect(order == order.sorted())
         #expect(migrator.migrations.first { $0.name == "0002_sms" }?.owner == "sms")
         #expect(migrator.migrations.first { $0.name == "0003_events" }?.owner == "events")
+        #expect(migrator.migrations.first { $0.name == "0001_invoices" }?.owner == "invoices")
         // The same list, whichever order the workloads are given in.
         let reversed = try Migrator(workloads: Workloads.all.reversed())
         #expect(reversed.migrations.map(\.name) == migrator.migrations.map(\.name))
