@@ -107,9 +107,11 @@ public struct ServiceRuntime: Sendable {
         QueueWorker(handler: handler, url: configuration.amqpURL, bus: bus, concurrency: concurrency, logger: logger)
     }
 
-    /// Content-addressed blob storage (`BLOB_STORE`, by default `.run/blobs` of the local run).
-    public func blobStore() throws -> FolderBlobStore {
-        try FolderBlobStore(environment: configuration.environment, defaultFolder: FileManager.default.currentDirectoryPath + "/.run/blobs")
+    /// The blob store `BLOB_STORE` names (by default the folder `.run/blobs` of the local run;
+    /// `postgres` keeps blobs in this service's database).
+    public func blobStore() throws -> any BlobStore {
+        try BlobStores.open(environment: configuration.environment, defaultFolder: FileManager.default.currentDirectoryPath + "/.run/blobs",
+                            database: database)
     }
 
     public var operationsRoutes: OperationsRoutes {

@@ -34,7 +34,7 @@ public struct SMSIngest: WorkloadRoutes {
     /// configured size and statement timeout).
     public init(configuration: SMSConfiguration, database: PostgresPool, lists: PostgresPool? = nil, databaseURL: String,
                 databasePoolWait: Duration = .seconds(10), redis: RedisClient, publisher: any MessagePublisher,
-                blobs: FolderBlobStore, queues: QueueInspector, clients: ClientIdentity, outbound: OutboundPolicy) {
+                blobs: any BlobStore, queues: QueueInspector, clients: ClientIdentity, outbound: OutboundPolicy) {
         self.configuration = configuration
         self.database = database
         self.lists = lists ?? PostgresPool(url: databaseURL, size: configuration.listPoolSize, applicationName: "switchyard-ingest-lists",

@@ -15,13 +15,18 @@ import Postgres
 /// (`SMS_MEDIA_PER_MESSAGE`, `SMS_MEDIA_BYTES_PER_MESSAGE`; beyond, 409 `media_quota_exceeded`).
 struct SMSMedia: Sendable {
     let database: PostgresPool
-    let blobs: FolderBlobStore
+    let blobs: any BlobStore
     let cache: VersionedCache
     let maxBytes: Int
     let perMessage: Int
     let bytesPerMessage: Int
     let uploads: ClientRateLimiter
-    let files = FileIO(threadPool: .singleton)
+
+    /// Where the bytes of `sha256` live in the blob store: the layout the folder store had
+    /// before the store had keys, so media stored then is found under the same name.
+    static func blobKey(_ sha256: String) throws -> BlobKey {
+        try BlobKey("sha256/\(sha256.prefix(2))/\(sha256)")
+    }
 
     func attach(_ request: Request, to message: UUID, client: String?) async throws -> Response {
         let tooLarge = APIError(.contentTooLarge, code: "payload_too_large", message: "media is limited to \(maxBytes) bytes")
@@ -54,7 +59,10 @@ struct SMSMedia: Sendable {
         let usage = try await database.withConnection { try SMSRepository.attachedUsage(of: message, sha256: sha, on: $0) }
         if usage.alreadyAttached { return JSONEnvelope.response(view, status: .ok) }
         try checkQuota(count: usage.count, bytes: usage.bytes, adding: bytes.count)
-        try await blobs.put(bytes, sha256: sha)  // file first: a row never points at a missing file
+        // The blob first: a row never points at a missing blob. Content-addressed: bytes
+        // already stored are not written again.
+        let key = try Self.blobKey(sha)
+        if try await !blobs.exists(key) { _ = try await blobs.write(key, bytes: bytes) }
         let outcome = try await database.withConnection { [perMessage, bytesPerMessage] connection in
             try SMSRepository.attach(view, to: message, maxCount: perMessage, maxBytes: bytesPerMessage, on: connection)
         }
@@ -77,8 +85,8 @@ struct SMSMedia: Sendable {
         }
     }
 
-    /// Streams the file from disk in chunks (never the whole blob in memory), honouring one
-    /// `Range` of bytes (206 with `Content-Range`; 416 when it starts past the end).
+    /// Streams the blob from the store in chunks (never the whole blob in memory), honouring
+    /// one `Range` of bytes (206 with `Content-Range`; 416 when it starts past the end).
     func download(_ sha: String, request: Request, context: some RequestContext) async throws -> Response {
         guard sha.count == 64, sha.allSatisfy({ $0.isHexDigit && !$0.isUppercase }) else { throw APIError.notFound("no such media") }
         let etag = "\"\(sha)\""
@@ -89,17 +97,19 @@ struct SMSMedia: Sendable {
         if request.headers[.ifNoneMatch]?.split(separator: ",").contains(where: { $0.trimmingCharacters(in: .whitespaces) == etag || $0 == "*" }) == true {
             return Response(status: .notModified, headers: headers)
         }
-        guard let size = try await blobs.size(sha256: sha), size > 0 else { throw APIError.notFound("no such media") }
+        let key = try Self.blobKey(sha)
+        guard let size = try await blobs.size(of: key), size > 0 else { throw APIError.notFound("no such media") }
         headers[.contentType] = contentType
-        let path = blobs.path(of: sha).path
         switch ByteRange.parse(request.headers[.range], size: size) {
         case .whole:
             headers[.contentLength] = String(size)
-            return Response(status: .ok, headers: headers, body: try await files.loadFile(path: path, context: context))
+            let content = try await blobs.read(key)
+            return Response(status: .ok, headers: headers, body: ResponseBody(asyncSequence: content.chunks))
         case .part(let range):
             headers[.contentLength] = String(range.count)
             headers[.contentRange] = "bytes \(range.lowerBound)-\(range.upperBound)/\(size)"
-            return Response(status: .partialContent, headers: headers, body: try await files.loadFile(path: path, range: range, context: context))
+            let content = try await blobs.read(key, range: range)
+            return Response(status: .partialContent, headers: headers, body: ResponseBody(asyncSequence: content.chunks))
         case .unsatisfiable:
             throw APIError(.rangeNotSatisfiable, code: "range_not_satisfiable", message: "the media is \(size) bytes long",
                            headers: [.contentRange: "bytes */\(size)"])

@@ -1,25 +1,40 @@
 import Foundation
+import Postgres
 
 /// Opens the blob store that `BLOB_STORE` names:
 ///
 /// | `BLOB_STORE` | driver |
 /// |---|---|
 /// | `file:///absolute/folder` (default: `.run/blobs` of the local run) | ``FolderBlobStore`` |
+/// | `postgres` | ``PostgresBlobStore`` on `database` (the service's `DATABASE_URL`) |
 /// | `memory://` | ``MemoryBlobStore`` (in-process tests only) |
 ///
 /// Every service that touches files opens the same store: ingest writes uploads, processing
 /// reads them and writes built exports, ingest streams downloads.
 public enum BlobStores {
-    public static func open(environment: EnvironmentReader, defaultFolder: String) throws -> any BlobStore {
+    static let expected = "expected file:///absolute/path, postgres or memory://"
+
+    public static func open(environment: EnvironmentReader, defaultFolder: String, database: PostgresPool? = nil) throws -> any BlobStore {
         let text = environment.string("BLOB_STORE", default: "file://" + defaultFolder)
+        if text == "postgres" {
+            guard let database else {
+                throw ConfigurationError(variable: "BLOB_STORE", problem: "postgres needs the service's database, and none was given")
+            }
+            return PostgresBlobStore(database: database)
+        }
         guard let url = URL(string: text), let scheme = url.scheme else {
-            throw ConfigurationError(variable: "BLOB_STORE", problem: "expected file:///absolute/path or memory://, got \"\(text)\"")
+            throw ConfigurationError(variable: "BLOB_STORE", problem: "\(expected), got \"\(text)\"")
         }
         switch scheme {
+        case "file":
+            guard url.path.hasPrefix("/"), url.host == nil || url.host == "" else {
+                throw ConfigurationError(variable: "BLOB_STORE", problem: "\(expected), got \"\(text)\"")
+            }
+            return FolderBlobStore(root: URL(fileURLWithPath: url.path, isDirectory: true))
         case "memory":
             return MemoryBlobStore()
         default:
-            throw ConfigurationError(variable: "BLOB_STORE", problem: "unknown store \"\(scheme)\": expected file:///absolute/path or memory://")
+            throw ConfigurationError(variable: "BLOB_STORE", problem: "unknown store \"\(scheme)\": \(expected)")
         }
     }
 }

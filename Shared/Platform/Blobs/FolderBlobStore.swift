@@ -1,119 +1,104 @@
 import Foundation
+import NIOCore
 import NIOPosix
 #if canImport(Glibc)
 import Glibc
 #endif
 
-/// Content-addressed file storage: a blob's name is the SHA-256 of its bytes, so the same
-/// bytes are stored once however often they are uploaded. `BLOB_STORE=file:///path` (the
-/// local default, under the run folder).
+/// Blobs as files under a folder (`BLOB_STORE=file:///path`, the local default under the run
+/// folder): the key is the file's path relative to the root, so SMS media stored before the
+/// protocol existed (`<root>/sha256/<ab>/<sha256>`) is the key `sha256/<ab>/<sha256>`.
 ///
-/// A write goes to a temporary file in the blob's own folder, is fsynced, renamed into place,
-/// and then the folder is fsynced too (the rename is an entry of the folder: without that, a
-/// power loss may forget it while the database row that names the blob survives). A reader
-/// never sees half a blob; a write that fails at any step removes its temporary file.
-public struct FolderBlobStore: Sendable {
+/// A write streams into a temporary file in the blob's own folder (dot-prefixed: no key
+/// segment starts with a dot, so it never collides with a blob), is fsynced, renamed over the
+/// target, and then the folder is fsynced too (the rename is an entry of the folder: without
+/// that, a power loss may forget it while the database row that names the blob survives). A
+/// reader never sees half a blob; a write that fails, is cancelled or passes its limit removes
+/// its temporary file. Every file system call runs on the NIO thread pool.
+public struct FolderBlobStore: BlobStore {
+    public var kind: String { "folder" }
     public let root: URL
-    /// File I/O blocks: it runs on the shared NIO thread pool, never on an event loop.
+    /// File I/O blocks: it runs on the shared NIO thread pool, never on an event loop or the
+    /// cooperative pool.
     private let threads = NIOThreadPool.singleton
+    /// Reads pull the file in pieces of this size as the consumer asks.
+    static let readChunkSize = 256 * 1024
 
     public init(root: URL) {
         self.root = root
     }
 
-    /// Reads `BLOB_STORE`; only `file://` is implemented so far (see README).
-    public init(environment: EnvironmentReader, defaultFolder: String) throws {
-        let text = environment.string("BLOB_STORE", default: "file://" + defaultFolder)
-        guard let url = URL(string: text), url.scheme == "file", !url.path.isEmpty else {
-            throw ConfigurationError(variable: "BLOB_STORE", problem: "expected file:///absolute/path (postgres and s3 stores are not implemented yet), got \"\(text)\"")
-        }
-        self.init(root: url)
-    }
+    /// Where the blob `key` lives.
+    func file(of key: BlobKey) -> URL { root.appendingPathComponent(key.value) }
 
-    /// Where a blob lives. Readers stream from it (``SMSMedia`` serves downloads from the file
-    /// in chunks, never the whole blob in memory).
-    public func path(of sha256: String) -> URL {
-        root.appendingPathComponent("sha256").appendingPathComponent(String(sha256.prefix(2)))
-            .appendingPathComponent(sha256)
-    }
-
-    /// Stores the bytes under their hash unless already there. Returns true when it wrote them.
-    @discardableResult
-    public func put(_ bytes: [UInt8], sha256: String) async throws -> Bool {
-        try await put(sha256: sha256) { descriptor in try Self.writeAll(bytes, to: descriptor) }
-    }
-
-    /// The steps of a write, with what fills the temporary file given by the caller (tests make
-    /// it fail half-way).
-    func put(sha256: String, writing fill: @escaping @Sendable (Int32) throws -> Void) async throws -> Bool {
-        let target = path(of: sha256)
-        let root = root
-        return try await threads.runIfActive {
-            let files = FileManager.default
-            if files.fileExists(atPath: target.path) { return false }
-            let folder = target.deletingLastPathComponent()
-            if !files.fileExists(atPath: folder.path) {
-                try files.createDirectory(at: folder, withIntermediateDirectories: true)
-                // The new folder is itself an entry of its parent.
-                try Self.syncFolder(folder.deletingLastPathComponent())
-                try Self.syncFolder(root)
+    public func write<Chunks: AsyncSequence>(_ key: BlobKey, from chunks: Chunks, limit: Int) async throws -> StoredBlob
+        where Chunks.Element == ByteBuffer {
+        let target = file(of: key)
+        let upload = try await threads.runIfActive { try FolderUpload(target: target) }
+        do {
+            var meter = BlobWriteMeter(limit: limit)
+            for try await chunk in chunks {
+                // A cancelled write stops here even when its source does not notice.
+                try Task.checkCancellation()
+                try meter.add(chunk)
+                try await threads.runIfActive { try upload.append(chunk) }
             }
-            let temporary = folder.appendingPathComponent(".\(sha256).\(UUID().uuidString).tmp")
-            let descriptor = open(temporary.path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
-            guard descriptor >= 0 else { throw FolderBlobError(operation: "create", path: temporary.path, errno: errno) }
-            var published = false
-            defer { if !published { unlink(temporary.path) } }
-            do {
-                defer { close(descriptor) }
-                try fill(descriptor)
-                // On disk before the name says it exists.
-                guard fsync(descriptor) == 0 else { throw FolderBlobError(operation: "fsync", path: temporary.path, errno: errno) }
-            }
-            guard rename(temporary.path, target.path) == 0 else { throw FolderBlobError(operation: "rename", path: target.path, errno: errno) }
-            published = true
-            try Self.syncFolder(folder)
-            return true
+            try Task.checkCancellation()
+            try await threads.runIfActive { try upload.publish() }
+            return meter.finish(key)
+        } catch {
+            // Runs even for a cancelled task: the pool does not look at cancellation.
+            try? await threads.runIfActive { upload.abandon() }
+            throw error
         }
     }
 
-    static func writeAll(_ bytes: [UInt8], to descriptor: Int32) throws {
-        var written = 0
-        try bytes.withUnsafeBytes { buffer in
-            while written < buffer.count {
-                let count = write(descriptor, buffer.baseAddress! + written, buffer.count - written)
-                if count < 0 {
-                    if errno == EINTR { continue }
-                    throw FolderBlobError(operation: "write", path: "fd \(descriptor)", errno: errno)
-                }
-                written += count
+    public func read(_ key: BlobKey, range: ClosedRange<Int>?) async throws -> BlobContent {
+        let path = file(of: key).path
+        let (reader, size) = try await threads.runIfActive { () throws -> (FolderReader, Int) in
+            let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+            guard descriptor >= 0 else {
+                if errno == ENOENT || errno == ENOTDIR { throw BlobStoreError.notFound(key) }
+                throw FolderFailure.of(operation: "open", path: path, errno: errno)
             }
+            var status = stat()
+            guard fstat(descriptor, &status) == 0 else {
+                let failure = FolderFailure.of(operation: "fstat", path: path, errno: errno)
+                close(descriptor)
+                throw failure
+            }
+            return (FolderReader(descriptor: descriptor, path: path), Int(status.st_size))
         }
+        let lower = min(range?.lowerBound ?? 0, size)
+        let bytes = lower..<max(lower, min((range?.upperBound ?? size - 1) + 1, size))
+        reader.limit(to: bytes)
+        let threads = threads
+        return BlobContent(range: bytes, chunks: BlobChunks {
+            { try await threads.runIfActive { try reader.next(Self.readChunkSize) } }
+        })
     }
 
-    /// fsync of a folder: makes its entries (a rename, a new subfolder) durable.
-    static func syncFolder(_ folder: URL) throws {
-        let descriptor = open(folder.path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        guard descriptor >= 0 else { throw FolderBlobError(operation: "open folder", path: folder.path, errno: errno) }
-        defer { close(descriptor) }
-        guard fsync(descriptor) == 0 else { throw FolderBlobError(operation: "fsync folder", path: folder.path, errno: errno) }
-    }
-
-    /// The size of a blob, or nil when there is none.
-    public func size(sha256: String) async throws -> Int? {
-        let target = path(of: sha256)
+    public func size(of key: BlobKey) async throws -> Int? {
+        let path = file(of: key).path
         return try await threads.runIfActive {
             var status = stat()
-            guard stat(target.path, &status) == 0 else { return nil }
-            return Int(status.st_size)
+            guard stat(path, &status) == 0 else {
+                if errno == ENOENT || errno == ENOTDIR { return nil }
+                throw FolderFailure.of(operation: "stat", path: path, errno: errno)
+            }
+            return (Int(status.st_mode) & Int(S_IFMT)) == Int(S_IFREG) ? Int(status.st_size) : nil
         }
     }
-}
 
-/// A file system call of the blob store that failed, with its errno (for the log).
-public struct FolderBlobError: Error, CustomStringConvertible {
-    public let operation: String
-    public let path: String
-    public let errno: Int32
-
-    public var description: String { "blob store: \(operation) \(path) failed: \(String(cString: strerror(errno)))" }
+    public func delete(_ key: BlobKey) async throws {
+        let target = file(of: key)
+        try await threads.runIfActive {
+            guard unlink(target.path) == 0 else {
+                if errno == ENOENT || errno == ENOTDIR { return }
+                throw FolderFailure.of(operation: "unlink", path: target.path, errno: errno)
+            }
+            // The removal is an entry of the folder, like a rename.
+            try FolderFiles.syncFolder(target.deletingLastPathComponent())
+        }
+    }
 }
