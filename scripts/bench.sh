@@ -39,7 +39,7 @@ BIN="$(swift build -c release --show-bin-path)"
 export DATABASE_URL="postgres://switchyard@127.0.0.1:$PG_PORT/switchyard_bench" LOG_LEVEL=error
 export AMQP_URL="amqp://guest:guest@127.0.0.1:$AMQP_PORT/switchyard_bench"
 export REDIS_URL="redis://127.0.0.1:$REDIS_PORT/2"
-psql -q -h 127.0.0.1 -p "$PG_PORT" -U switchyard switchyard_bench -c "DROP TABLE IF EXISTS sms_message_media, sms_messages, sms_stats, media, events, events_feed_fence, events_removals, invoices, processed_messages, schema_migrations CASCADE; DROP TYPE IF EXISTS sms_status" 2>/dev/null
+psql -q -h 127.0.0.1 -p "$PG_PORT" -U switchyard switchyard_bench -c "DROP TABLE IF EXISTS sms_message_media, sms_messages, sms_stats, media, events, events_feed_fence, events_removals, invoices, blobs, blob_chunks, blob_uploads, processed_messages, schema_migrations CASCADE; DROP TYPE IF EXISTS sms_status" 2>/dev/null
 flush_redis() { redis-cli -h 127.0.0.1 -p "$REDIS_PORT" -n 2 FLUSHDB >/dev/null; }
 flush_redis
 pids=()

@@ -21,7 +21,7 @@ public struct InvoicesIngest: WorkloadRoutes {
     public init(runtime: ServiceRuntime) throws {
         let environment = runtime.configuration.environment
         self.init(configuration: try InvoicesConfiguration(environment: environment), database: runtime.database,
-                      redis: runtime.redis, publisher: runtime.bus, blobs: try BlobStores.open(environment: environment, defaultFolder: FileManager.default.currentDirectoryPath + "/.run/blobs"),
+                      redis: runtime.redis, publisher: runtime.bus, blobs: try runtime.blobStore(),
                       outbound: try OutboundPolicy(environment: environment), logger: runtime.logger)
     }
 
