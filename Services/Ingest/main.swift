@@ -19,7 +19,7 @@ router.add(middleware: RequestIDMiddleware())
 router.add(middleware: MetricsMiddleware())
 router.add(middleware: ErrorEnvelopeMiddleware())
 router.add(middleware: AuthenticationMiddleware(authenticator: authenticator))
-router.add(middleware: IdempotencyMiddleware(redis: runtime.redis, maxBodyBytes: parts.largestBodyBytes, logger: runtime.logger) { _, context in
+router.add(middleware: IdempotencyMiddleware(redis: runtime.redis, logger: runtime.logger) { _, context in
     context.principal?.description ?? "anonymous"
 })
 runtime.operationsRoutes.add(to: router, jsonMetrics: parts.jsonMetrics)

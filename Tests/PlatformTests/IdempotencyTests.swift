@@ -24,11 +24,17 @@ struct IdempotencyTests {
     func app(calls: Calls) -> some ApplicationProtocol {
         let router = Router()
         router.add(middleware: ErrorEnvelopeMiddleware())
-        router.add(middleware: IdempotencyMiddleware(redis: redis, maxBodyBytes: 1024, logger: Logger(label: "test.idempotency")))
+        router.add(middleware: IdempotencyMiddleware(redis: redis, logger: Logger(label: "test.idempotency")))
         router.post("/work") { request, _ -> Response in
             _ = try await request.body.collect(upTo: 1024)
             let n = calls.count.add(1, ordering: .relaxed).newValue
             return Response(status: .created, body: .init(byteBuffer: ByteBuffer(string: #"{"n":\#(n)}"#)))
+        }
+        router.post("/upload") { request, _ -> Response in
+            var size = 0
+            for try await chunk in request.body { size += chunk.readableBytes }
+            let n = calls.count.add(1, ordering: .relaxed).newValue
+            return Response(status: .created, body: .init(byteBuffer: ByteBuffer(string: #"{"n":\#(n),"size":\#(size)}"#)))
         }
         router.post("/refuse") { _, _ -> Response in
             let n = calls.count.add(1, ordering: .relaxed).newValue
@@ -100,7 +106,7 @@ struct IdempotencyTests {
         let key = "claim-\(UUID())"
         let storageKey = "idem:anonymous:\(key)"
         let router = Router()
-        router.add(middleware: IdempotencyMiddleware(redis: redis, maxBodyBytes: 1024, logger: Logger(label: "test.idempotency")))
+        router.add(middleware: IdempotencyMiddleware(redis: redis, logger: Logger(label: "test.idempotency")))
         let seen = Calls()
         router.post("/look") { _, _ -> Response in
             let ttl = try await redis.send("TTL", storageKey).int ?? -1
@@ -117,10 +123,20 @@ struct IdempotencyTests {
         #expect(kept > 86_000)
     }
 
-    @Test func aBodyOverTheLimitWithAKeyIs413() async throws {
-        try await app(calls: Calls()).test(.router) { client in
-            let big = try await post(client, "/work", key: "big-\(UUID())", body: String(repeating: "x", count: 2048))
-            #expect(big.0 == 413)
+    /// A large body (an upload) is fingerprinted as it streams, not held: the same bytes again
+    /// are replayed, other bytes under the same key are a 422.
+    @Test func aLargeBodyIsFingerprintedAsItStreams() async throws {
+        let calls = Calls()
+        let key = "large-\(UUID())"
+        let big = String(repeating: "x", count: 3 << 20)
+        try await app(calls: calls).test(.router) { client in
+            let first = try await post(client, "/upload", key: key, body: big)
+            let again = try await post(client, "/upload", key: key, body: big)
+            let other = try await post(client, "/upload", key: key, body: big + "y")
+            #expect(first.0 == 201 && first.1.contains("\(3 << 20)"))
+            #expect(again.0 == 201 && again.1 == first.1 && again.2 == "true")
+            #expect(other.0 == 422)
+            #expect(calls.value == 1)
         }
     }
 }

@@ -1,7 +1,9 @@
+import Crypto
 import Foundation
 import HTTPTypes
 import Hummingbird
 import Logging
+import NIOConcurrencyHelpers
 import NIOCore
 import Redis
 
@@ -12,7 +14,9 @@ import Redis
 ///   request: its fingerprint (SHA-256 of method, path and body; a JSON body in a canonical
 ///   form, so that a client that rebuilds the same object with its keys in another order
 ///   retries the same request). The same key with another request is a 422
-///   `idempotency_key_reused`, never the first request's answer.
+///   `idempotency_key_reused`, never the first request's answer. Only a small JSON body (its
+///   `Content-Length` at most 64 KiB) is read whole for that canonical form; any other body is
+///   hashed as the handler streams it (a key on a 100 MiB upload costs no memory), byte for byte.
 /// - While the first request runs, its key is claimed for at most ``inFlightSeconds``; a
 ///   repeat meanwhile gets 409 `idempotency_key_in_use` with `Retry-After`. A claim whose
 ///   request died with its process frees itself after that minute, not after 24 hours.
@@ -23,17 +27,17 @@ import Redis
 public struct IdempotencyMiddleware<Context: RequestContext>: RouterMiddleware {
     let redis: RedisClient
     let principal: @Sendable (Request, Context) -> String
-    let maxBodyBytes: Int
     let logger: Logger
     static var ttlSeconds: Int { 86_400 }
     static var inFlightSeconds: Int { 60 }
+    /// A JSON body up to this size is fingerprinted in canonical form (read whole first);
+    /// every other body is hashed as it streams to the handler, so that a key on a 100 MiB
+    /// upload costs no memory.
+    static var canonicalJSONBytes: Int { 64 * 1024 }
 
-    /// `maxBodyBytes`: the body is read before the handler runs, to fingerprint it; a larger one
-    /// sent with a key is a 413 (set it to the largest body any POST route accepts).
-    public init(redis: RedisClient, maxBodyBytes: Int, logger: Logger,
+    public init(redis: RedisClient, logger: Logger,
                 principal: @escaping @Sendable (Request, Context) -> String = { _, _ in "anonymous" }) {
         self.redis = redis
-        self.maxBodyBytes = maxBodyBytes
         self.logger = logger
         self.principal = principal
     }
@@ -44,20 +48,32 @@ public struct IdempotencyMiddleware<Context: RequestContext>: RouterMiddleware {
             throw APIError.badRequest("invalid_idempotency_key", "Idempotency-Key must be 1 to 255 printable ASCII characters", field: "Idempotency-Key")
         }
         var request = request
-        let body: ByteBuffer
-        do {
-            body = try await request.collectBody(upTo: maxBodyBytes)
-        } catch is HTTPError {
-            throw APIError(.contentTooLarge, code: "payload_too_large", message: "a request with an Idempotency-Key may carry at most \(maxBodyBytes) bytes")
-        }
-        let fingerprint = SHA256Hex.of(Array("\(request.method.rawValue)\n\(request.uri.path)\n".utf8)
-                                       + Self.canonical(body, contentType: request.headers[.contentType]))
+        let head = Array("\(request.method.rawValue)\n\(request.uri.path)\n".utf8)
         let storageKey = "idem:\(principal(request, context)):\(key)"
+        let contentType = request.headers[.contentType]
+        // The fingerprint: known before the handler runs for a small JSON body, else computed
+        // from the bytes as the handler reads them (``BodyHasher``).
+        var known: String?
+        var hasher: BodyHasher?
+        if contentType?.lowercased().hasPrefix("application/json") == true,
+           let declared = request.headers[.contentLength].flatMap(Int.init), declared <= Self.canonicalJSONBytes {
+            let body = try await request.collectBody(upTo: Self.canonicalJSONBytes)
+            known = SHA256Hex.of(head + Self.canonical(body, contentType: contentType))
+        } else {
+            let streaming = BodyHasher(prefix: head)
+            request.body = RequestBody(asyncSequence: HashingBody(base: request.body, hasher: streaming))
+            hasher = streaming
+        }
 
-        let claim = Record(state: .pending, fingerprint: fingerprint)
+        let claim = Record(state: .pending, fingerprint: known)
         let claimed = try await redis.send("SET", storageKey, claim.bytes, "NX", "EX", Self.inFlightSeconds)
         if claimed.isNull {
-            return try await answerRepeat(of: storageKey, fingerprint: fingerprint)
+            if let hasher {
+                // A repeat's body is read (hashed, not kept) to tell the same request from another.
+                for try await _ in request.body {}
+                return try await answerRepeat(of: storageKey, fingerprint: hasher.fingerprint())
+            }
+            return try await answerRepeat(of: storageKey, fingerprint: known ?? "")
         }
         let response: Response
         do {
@@ -71,6 +87,11 @@ public struct IdempotencyMiddleware<Context: RequestContext>: RouterMiddleware {
             _ = try? await redis.send("DEL", storageKey)
             return response
         }
+        if let hasher, !hasher.started {
+            // A route that never read its body (an empty POST, say): its bytes still count.
+            for try await _ in request.body {}
+        }
+        let fingerprint = known ?? hasher?.fingerprint() ?? ""
         let bytes = try await response.body.collected()
         let kept = Record(state: .complete, fingerprint: fingerprint, status: response.status.code,
                           contentType: response.headers[.contentType] ?? "application/json", body: Data(bytes))
@@ -147,7 +168,7 @@ struct Record: Codable {
     var contentType: String?
     var body: Data?
 
-    init(state: State, fingerprint: String, status: Int? = nil, contentType: String? = nil, body: Data? = nil) {
+    init(state: State, fingerprint: String?, status: Int? = nil, contentType: String? = nil, body: Data? = nil) {
         self.state = state
         self.fingerprint = fingerprint
         self.status = status
@@ -161,6 +182,60 @@ struct Record: Codable {
     }
 
     var bytes: [UInt8] { Array((try? JSONEncoder().encode(self)) ?? Data()) }
+}
+
+/// SHA-256 of a request's method, path and body, updated as the body streams through
+/// ``HashingBody``. A body the handler stopped reading half-way gets a fingerprint no complete
+/// body can have, so a retry of it is refused rather than answered with another request's result.
+final class BodyHasher: Sendable {
+    private struct State {
+        var hasher = SHA256()
+        var started = false
+        var finished = false
+    }
+    private let state: NIOLockedValueBox<State>
+
+    init(prefix: [UInt8]) {
+        var initial = State()
+        initial.hasher.update(data: prefix)
+        state = NIOLockedValueBox(initial)
+    }
+
+    var started: Bool { state.withLockedValue { $0.started } }
+
+    func update(_ chunk: ByteBuffer?) {
+        state.withLockedValue { state in
+            state.started = true
+            if let chunk {
+                chunk.withUnsafeReadableBytes { state.hasher.update(bufferPointer: $0) }
+            } else {
+                state.finished = true
+            }
+        }
+    }
+
+    func fingerprint() -> String {
+        state.withLockedValue { ($0.finished ? "" : "partial:") + SHA256Hex.hex($0.hasher.finalize()) }
+    }
+}
+
+/// A request body that shows each chunk to a ``BodyHasher`` on its way to the handler.
+struct HashingBody: AsyncSequence, Sendable {
+    typealias Element = ByteBuffer
+    let base: RequestBody
+    let hasher: BodyHasher
+
+    func makeAsyncIterator() -> Iterator { Iterator(base: base.makeAsyncIterator(), hasher: hasher) }
+
+    struct Iterator: AsyncIteratorProtocol {
+        var base: RequestBody.AsyncIterator
+        let hasher: BodyHasher
+        mutating func next() async throws -> ByteBuffer? {
+            let chunk = try await base.next()
+            hasher.update(chunk)
+            return chunk
+        }
+    }
 }
 
 extension ResponseBody {
