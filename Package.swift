@@ -37,6 +37,10 @@ let package = Package(
                        providers: [.apt(["libhiredis-dev"])]),
         .systemLibrary(name: "CLibPQ", path: "Shared/CLibPQ", pkgConfig: "libpq",
                        providers: [.apt(["libpq-dev"])]),
+        .systemLibrary(name: "CQPDF", path: "Shared/CQPDF", pkgConfig: "libqpdf",
+                       providers: [.apt(["libqpdf-dev"])]),
+        .systemLibrary(name: "CSPNG", path: "Shared/CSPNG", pkgConfig: "spng",
+                       providers: [.apt(["libspng-dev"])]),
 
         // Typed Swift APIs over the C clients: one error type each, no raw pointers escaping.
         .target(name: "ClientSupport", dependencies: [
