@@ -58,6 +58,12 @@ let package = Package(
             "CLibPQ", "ClientSupport",
             .product(name: "Logging", package: "swift-log"),
         ], path: "Shared/Postgres"),
+        // Uploaded files checked by real parsers (qpdf, libspng) on threads of their own.
+        .target(name: "DocumentChecks", dependencies: [
+            "CQPDF", "CSPNG",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+        ], path: "Shared/DocumentChecks"),
 
         // What every service shares: configuration, envelope, topology, consumers, health, metrics.
         .target(name: "Platform", dependencies: [
