@@ -147,5 +147,7 @@ let package = Package(
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HTTPTypes", package: "swift-http-types"),
         ], path: "Tests/EventsTests"),
+        .testTarget(name: "DocumentChecksTests", dependencies: ["DocumentChecks", "TestSupport"],
+                    path: "Tests/DocumentChecksTests"),
     ]
 )
