@@ -37,6 +37,10 @@ let package = Package(
                        providers: [.apt(["libhiredis-dev"])]),
         .systemLibrary(name: "CLibPQ", path: "Shared/CLibPQ", pkgConfig: "libpq",
                        providers: [.apt(["libpq-dev"])]),
+        .systemLibrary(name: "CQPDF", path: "Shared/CQPDF", pkgConfig: "libqpdf",
+                       providers: [.apt(["libqpdf-dev"])]),
+        .systemLibrary(name: "CSPNG", path: "Shared/CSPNG", pkgConfig: "spng",
+                       providers: [.apt(["libspng-dev"])]),
 
         // Typed Swift APIs over the C clients: one error type each, no raw pointers escaping.
         .target(name: "ClientSupport", dependencies: [
@@ -54,6 +58,12 @@ let package = Package(
             "CLibPQ", "ClientSupport",
             .product(name: "Logging", package: "swift-log"),
         ], path: "Shared/Postgres"),
+        // Uploaded files checked by real parsers (qpdf, libspng) on threads of their own.
+        .target(name: "DocumentChecks", dependencies: [
+            "CQPDF", "CSPNG",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+        ], path: "Shared/DocumentChecks"),
 
         // What every service shares: configuration, envelope, topology, consumers, health, metrics.
         .target(name: "Platform", dependencies: [
@@ -154,5 +164,7 @@ let package = Package(
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HTTPTypes", package: "swift-http-types"),
         ], path: "Tests/EventsTests"),
+        .testTarget(name: "DocumentChecksTests", dependencies: ["DocumentChecks", "TestSupport"],
+                    path: "Tests/DocumentChecksTests"),
     ]
 )

@@ -5,7 +5,7 @@ set -euo pipefail
 source "$(dirname "$0")/env.sh"
 
 packages=(rabbitmq-server redis-server redis-tools librabbitmq-dev libhiredis-dev libpq-dev
-          postgresql-15 postgresql-client-15 wrk)
+          libqpdf-dev libspng-dev postgresql-15 postgresql-client-15 wrk)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
