@@ -100,7 +100,7 @@ let package = Package(
             .product(name: "_NIOFileSystem", package: "swift-nio"),
         ], path: "Shared/Events", resources: [.copy("Migrations")]),
         .target(name: "Invoices", dependencies: [
-            "Platform",
+            "Platform", "DocumentChecks",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "MultipartKit", package: "multipart-kit"),
             .product(name: "NIOHTTP1", package: "swift-nio"),

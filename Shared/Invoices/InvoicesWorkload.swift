@@ -33,7 +33,10 @@ public struct InvoicesWorkload: Workload {
             return WorkloadParts(services: [runtime.worker(InvoicesStorageHandler(database: runtime.database, redis: runtime.redis,
                                                                                   bus: runtime.bus))])
         case .processing:
-            return .none
+            let scratch = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("switchyard-invoice-checks")
+            return WorkloadParts(services: [runtime.worker(InvoiceCheckHandler(database: runtime.database, blobs: try runtime.blobStore(),
+                                                                               bus: runtime.bus, scratch: scratch, logger: runtime.logger),
+                                                           concurrency: 2)])
         case .notification:
             let environment = runtime.configuration.environment
             let callbacks = InvoicePaidCallbackHandler(database: runtime.database, signer: try HMACSigner.webhooks(environment: environment),
