@@ -103,7 +103,8 @@ CONF
   ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
   log "starting RabbitMQ on 127.0.0.1:$AMQP_PORT (takes 5 to 20 seconds)"
   started rabbitmq
-  as_user rabbitmq "${rabbit_env[@]}" /usr/lib/rabbitmq/bin/rabbitmq-server -detached
+  # runuser's PAM session resets the soft limit to 1,024: raise it again as the broker's user.
+  as_user rabbitmq "${rabbit_env[@]}" sh -c 'ulimit -n "$(ulimit -Hn)"; exec "$@"' sh /usr/lib/rabbitmq/bin/rabbitmq-server -detached
   # await_startup fails at once while the node has not registered yet, so poll it.
   for _ in $(seq 60); do
     rabbitmqctl await_startup --timeout 60 >/dev/null 2>&1 && return
