@@ -37,6 +37,8 @@ let package = Package(
                        providers: [.apt(["libhiredis-dev"])]),
         .systemLibrary(name: "CLibPQ", path: "Shared/CLibPQ", pkgConfig: "libpq",
                        providers: [.apt(["libpq-dev"])]),
+        .systemLibrary(name: "CCurl", path: "Shared/CCurl", pkgConfig: "libcurl",
+                       providers: [.apt(["libcurl4-openssl-dev"])]),
 
         // Typed Swift APIs over the C clients: one error type each, no raw pointers escaping.
         .target(name: "ClientSupport", dependencies: [
@@ -72,6 +74,12 @@ let package = Package(
             .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             .product(name: "NIOHTTP1", package: "swift-nio"),
         ], path: "Shared/Platform", resources: [.copy("Migrations")]),
+
+        // Mail over SMTP (libcurl), with the platform's configuration and outage types.
+        .target(name: "Mail", dependencies: [
+            "CCurl", "Platform", "ClientSupport",
+            .product(name: "NIOPosix", package: "swift-nio"),
+        ], path: "Shared/Mail"),
 
         // One library per workload: its domain, SQL, and one part per stage.
         .target(name: "SMS", dependencies: [
@@ -121,6 +129,7 @@ let package = Package(
             .product(name: "JWTKit", package: "jwt-kit"),
             .product(name: "NIOHTTP1", package: "swift-nio"),
         ], path: "Tests/PlatformTests"),
+        .testTarget(name: "MailTests", dependencies: ["Mail", "Platform", "TestSupport"], path: "Tests/MailTests"),
         .testTarget(name: "SMSTests", dependencies: [
             "SMS", "Platform", "Workloads", "AMQP", "Postgres", "Redis", "TestSupport",
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
