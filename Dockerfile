@@ -1,7 +1,7 @@
 # One image for every Switchyard executable; the Deployment or compose service picks the
 # command (ingest, storage, processing, notification, switchyard).
 FROM swift:6.1-bookworm AS build
-RUN apt-get update && apt-get install -y --no-install-recommends librabbitmq-dev libhiredis-dev libpq-dev libqpdf-dev libspng-dev pkg-config \
+RUN apt-get update && apt-get install -y --no-install-recommends librabbitmq-dev libhiredis-dev libpq-dev libqpdf-dev libspng-dev libcurl4-openssl-dev pkg-config \
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY Package.swift ./
@@ -14,7 +14,7 @@ RUN swift build -c release --static-swift-stdlib \
     && cp -r "$(swift build -c release --show-bin-path)"/*.resources /out/
 
 FROM debian:bookworm-slim
-RUN apt-get update && apt-get install -y --no-install-recommends librabbitmq4 libhiredis0.14 libpq5 libqpdf29 libspng0 ca-certificates \
+RUN apt-get update && apt-get install -y --no-install-recommends librabbitmq4 libhiredis0.14 libpq5 libqpdf29 libspng0 libcurl4 ca-certificates \
     && rm -rf /var/lib/apt/lists/* && useradd --system --uid 10001 switchyard
 COPY --from=build /out/ /usr/local/bin/
 COPY openapi.yaml /usr/local/share/switchyard/openapi.yaml

@@ -41,6 +41,8 @@ let package = Package(
                        providers: [.apt(["libqpdf-dev"])]),
         .systemLibrary(name: "CSPNG", path: "Shared/CSPNG", pkgConfig: "spng",
                        providers: [.apt(["libspng-dev"])]),
+        .systemLibrary(name: "CCurl", path: "Shared/CCurl", pkgConfig: "libcurl",
+                       providers: [.apt(["libcurl4-openssl-dev"])]),
 
         // Typed Swift APIs over the C clients: one error type each, no raw pointers escaping.
         .target(name: "ClientSupport", dependencies: [
@@ -83,6 +85,12 @@ let package = Package(
             .product(name: "NIOHTTP1", package: "swift-nio"),
         ], path: "Shared/Platform", resources: [.copy("Migrations")]),
 
+        // Mail over SMTP (libcurl), with the platform's configuration and outage types.
+        .target(name: "Mail", dependencies: [
+            "CCurl", "Platform", "ClientSupport",
+            .product(name: "NIOPosix", package: "swift-nio"),
+        ], path: "Shared/Mail"),
+
         // One library per workload: its domain, SQL, and one part per stage.
         .target(name: "SMS", dependencies: [
             "Platform",
@@ -100,7 +108,7 @@ let package = Package(
             .product(name: "_NIOFileSystem", package: "swift-nio"),
         ], path: "Shared/Events", resources: [.copy("Migrations")]),
         .target(name: "Invoices", dependencies: [
-            "Platform", "DocumentChecks",
+            "Platform", "DocumentChecks", "Mail",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "MultipartKit", package: "multipart-kit"),
             .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -140,6 +148,7 @@ let package = Package(
             .product(name: "JWTKit", package: "jwt-kit"),
             .product(name: "NIOHTTP1", package: "swift-nio"),
         ], path: "Tests/PlatformTests"),
+        .testTarget(name: "MailTests", dependencies: ["Mail", "Platform", "TestSupport"], path: "Tests/MailTests"),
         .testTarget(name: "SMSTests", dependencies: [
             "SMS", "Platform", "Workloads", "AMQP", "Postgres", "Redis", "TestSupport",
             .product(name: "AsyncHTTPClient", package: "async-http-client"),

@@ -17,6 +17,8 @@ PG_BIN="${PG_BIN:-/usr/lib/postgresql/15/bin}"
 PG_PORT="${PG_PORT:-5432}"
 REDIS_PORT="${REDIS_PORT:-6379}"
 AMQP_PORT="${AMQP_PORT:-5672}"
+# The local SMTP sink (scripts/mail_sink.py): every mail the services send lands in $RUN_DIR/mail.
+SMTP_PORT="${SMTP_PORT:-2525}"
 RABBITMQ_NODENAME="${RABBITMQ_NODENAME:-switchyard@localhost}"
 # The broker's inter-node (Erlang distribution) port, RabbitMQ's own default: AMQP_PORT + 20000.
 # Set it too when running a second broker beside one on the default ports.
@@ -26,6 +28,7 @@ RABBITMQ_DIST_PORT="${RABBITMQ_DIST_PORT:-$((AMQP_PORT + 20000))}"
 export DATABASE_URL="${DATABASE_URL:-postgres://switchyard@127.0.0.1:$PG_PORT/switchyard}"
 export REDIS_URL="${REDIS_URL:-redis://127.0.0.1:$REDIS_PORT/0}"
 export AMQP_URL="${AMQP_URL:-amqp://guest:guest@127.0.0.1:$AMQP_PORT/%2F}"
+export SMTP_URL="${SMTP_URL:-smtp://127.0.0.1:$SMTP_PORT}"
 export BLOB_STORE="${BLOB_STORE:-file://$RUN_DIR/blobs}"
 # The local run, the tests and the benchmarks: secrets may stay unset (development values).
 # A deployment leaves this unset, and then a missing or placeholder secret stops a service.

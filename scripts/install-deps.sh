@@ -4,7 +4,7 @@
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
 
-packages=(rabbitmq-server redis-server redis-tools librabbitmq-dev libhiredis-dev libpq-dev
+packages=(rabbitmq-server redis-server redis-tools librabbitmq-dev libhiredis-dev libpq-dev libcurl4-openssl-dev
           libqpdf-dev libspng-dev postgresql-15 postgresql-client-15 wrk)
 missing=()
 for p in "${packages[@]}"; do
@@ -18,6 +18,12 @@ if [ ${#missing[@]} -gt 0 ]; then
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
   rm -f /usr/sbin/policy-rc.d
+fi
+# The local SMTP sink (scripts/mail_sink.py) for the run and the mail tests: a maintained SMTP
+# server, so the tests check the client against real protocol handling, not our own.
+if ! python3 -c 'import aiosmtpd' 2>/dev/null; then
+  log "installing aiosmtpd from PyPI"
+  python3 -m pip install -q aiosmtpd >/dev/null 2>&1 || die "pip install aiosmtpd failed: the SMTP sink needs it"
 fi
 # Schema validators for docker-compose.yml and k8s/ (used by `make lint`).
 if ! python3 -c 'import check_jsonschema, kubernetes_validate' 2>/dev/null; then

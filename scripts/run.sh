@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # `make run`: everything a fresh machine needs, then every Switchyard process on loopback.
-# Ctrl-C stops the services, the SMTP sink, the feed provider, and the servers this run started.
+# Ctrl-C stops the services, the feed provider, and the servers this run started (the SMTP sink among them).
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
 cd "$SWITCHYARD_ROOT"
@@ -26,16 +26,14 @@ swift build -c release
 BIN="$(swift build -c release --show-bin-path)"
 "$BIN/switchyard" migrate
 
-export SMTP_URL="${SMTP_URL:-smtp://127.0.0.1:2525}"
 export PROVIDER_URL="${PROVIDER_URL:-http://127.0.0.1:8090/}"
 export PROVIDER_POLL_SECONDS="${PROVIDER_POLL_SECONDS:-20}"
 # Callbacks to receivers on this machine (the acceptance set-up's): loopback only, and only
 # when OUTBOUND_ALLOW_CIDRS is not set at all (set it empty to refuse loopback too).
 export OUTBOUND_ALLOW_CIDRS="${OUTBOUND_ALLOW_CIDRS-127.0.0.1/32}"
 export PUBLIC_BASE_URL="${PUBLIC_BASE_URL:-http://127.0.0.1:${HTTP_PORT:-8080}}"
-mkdir -p "$RUN_DIR/mail" "$RUN_DIR/blobs"
+mkdir -p "$RUN_DIR/blobs"
 log "ingest on http://127.0.0.1:${HTTP_PORT:-8080}; mails land in $RUN_DIR/mail; Ctrl-C stops everything"
 python3 "$SWITCHYARD_ROOT/scripts/supervise.py" \
-  "smtp-sink=python3 $SWITCHYARD_ROOT/scripts/smtp_sink.py --port 2525 --dir $RUN_DIR/mail" \
   "feed-provider=python3 $SWITCHYARD_ROOT/scripts/feed_provider.py --port 8090 --samples $SWITCHYARD_ROOT/Tests/Fixtures/provider" \
   "ingest=$BIN/ingest" "storage=$BIN/storage" "processing=$BIN/processing" "notification=$BIN/notification"

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# Starts (or stops) the three servers Switchyard needs, on loopback, with their data under
+# Starts (or stops) the three servers Switchyard needs, and the local SMTP sink, on loopback, with their data under
 # $RUN_DIR (scripts/env.sh: /var/lib/switchyard/<checkout>-<hash>, where the `postgres` and
 # `rabbitmq` users can reach it wherever the checkout is). A server that already answers is
 # reused, so `make run` and `make test` can share.
-#   scripts/servers.sh start | stop [postgres|redis|rabbitmq ...] | status | clean | rabbitmqctl ARGS
+#   scripts/servers.sh start | stop [postgres|redis|rabbitmq|mail ...] | status | clean | rabbitmqctl ARGS
 # `clean` stops the servers and deletes $RUN_DIR (and the .run/ of earlier versions).
 # With STARTED_FILE set, `start` writes there the names of the servers it started itself, so
 # that `make run` stops on Ctrl-C only what it started.
@@ -28,6 +28,13 @@ started() { [ -n "${STARTED_FILE:-}" ] && echo "$1" >> "$STARTED_FILE" || true; 
 pg_up() { "$PG_BIN/pg_isready" -q -h 127.0.0.1 -p "$PG_PORT"; }
 redis_up() { redis-cli -h 127.0.0.1 -p "$REDIS_PORT" ping 2>/dev/null | grep -q PONG; }
 amqp_up() { (exec 3<>"/dev/tcp/127.0.0.1/$AMQP_PORT") 2>/dev/null; }
+mail_up() { (exec 3<>"/dev/tcp/127.0.0.1/$SMTP_PORT") 2>/dev/null; }
+# The sink's pid, when the process recorded in its pid file is still the sink (not a reused pid).
+mail_pid() {
+  local pid
+  pid=$(cat "$RUN_DIR/mail-sink.pid" 2>/dev/null) || return 1
+  grep -qa mail_sink.py "/proc/$pid/cmdline" 2>/dev/null && echo "$pid"
+}
 
 # $RUN_DIR itself belongs to root and is searchable by all (mode 755), so that each server's
 # own subfolder (postgres: mode 700, rabbitmq: 750, owned by that user) can be reached.
@@ -113,6 +120,28 @@ CONF
   die "RabbitMQ did not start: see $RUN_DIR/rabbitmq/log"
 }
 
+# The SMTP sink (aiosmtpd): each mail the services send becomes a file in $RUN_DIR/mail. It runs
+# as the caller, detached from this shell, until `stop` (or `stop mail`).
+start_mail() {
+  if mail_up; then log "an SMTP server already answers on $SMTP_PORT"; return; fi
+  mkdir -p "$RUN_DIR/mail"
+  log "starting the SMTP sink on 127.0.0.1:$SMTP_PORT (mail in $RUN_DIR/mail)"
+  started mail
+  setsid python3 "$SWITCHYARD_ROOT/scripts/mail_sink.py" --host 127.0.0.1 --port "$SMTP_PORT" --folder "$RUN_DIR/mail" \
+    >"$RUN_DIR/mail-sink.log" 2>&1 </dev/null &
+  echo $! > "$RUN_DIR/mail-sink.pid"
+  for _ in $(seq 50); do mail_up && return; sleep 0.1; done
+  die "the SMTP sink did not start: see $RUN_DIR/mail-sink.log"
+}
+
+stop_mail() {
+  local pid
+  pid=$(mail_pid) || return 0
+  kill "$pid" 2>/dev/null || true
+  for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  rm -f "$RUN_DIR/mail-sink.pid"
+}
+
 # Virtual hosts keep tests and benchmarks off the local run's queues (vhost "/"), the way
 # separate databases keep their rows apart.
 ensure_vhosts() {
@@ -127,7 +156,7 @@ ensure_vhosts() {
 
 stop_servers() {
   local names=("$@")
-  [ ${#names[@]} -gt 0 ] || names=(postgres redis rabbitmq)
+  [ ${#names[@]} -gt 0 ] || names=(postgres redis rabbitmq mail)
   for name in "${names[@]}"; do
     case "$name" in
       # Also a PostgreSQL an earlier version started from the checkout's .run/, but only the one
@@ -139,6 +168,8 @@ stop_servers() {
       redis) redis_up && redis-cli -p "$REDIS_PORT" shutdown >/dev/null 2>&1 || true ;;
       rabbitmq) [ -d "$RUN_DIR/rabbitmq" ] || [ -d "$LEGACY_RUN_DIR/rabbitmq" ] &&
                   rabbitmqctl stop >/dev/null 2>&1 || true ;;
+      # Only the sink this run folder started (its pid file), never another SMTP server.
+      mail) stop_mail ;;
     esac
     log "$name stopped"
   done
@@ -156,11 +187,11 @@ clean_run_dir() {
 }
 
 case "${1:-start}" in
-  start) make_run_dir; start_postgres; start_redis; start_rabbitmq; ensure_vhosts ;;
+  start) make_run_dir; start_postgres; start_redis; start_rabbitmq; ensure_vhosts; start_mail ;;
   stop) shift; stop_servers "$@" ;;
   clean) check_deletable; stop_servers; clean_run_dir ;;
   status) pg_up && echo "postgres up" || echo "postgres down"; redis_up && echo "redis up" || echo "redis down"
-          amqp_up && echo "rabbitmq up" || echo "rabbitmq down" ;;
+          amqp_up && echo "rabbitmq up" || echo "rabbitmq down"; mail_up && echo "mail sink up" || echo "mail sink down" ;;
   rabbitmqctl) shift; rabbitmqctl "$@" ;;
   *) die "usage: $0 start|stop|status|clean|rabbitmqctl ARGS" ;;
 esac

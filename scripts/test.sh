@@ -17,8 +17,8 @@ export SWITCHYARD_BIN_DIR="$(swift build --show-bin-path)"
 # The end-to-end suites start the services as processes; stop any a run left behind.
 stop_services() {
   pkill -f "$SWITCHYARD_BIN_DIR/(ingest|storage|processing|notification)( |$)" 2>/dev/null || true
-  # The SMTP sinks the invoice suites start for themselves (the local run's own is left alone).
-  pkill -f "scripts/mail_sink.py --port [0-9]+ --folder .*switchyard-invoice-mail-" 2>/dev/null || true
+  # The SMTP sinks suites start for themselves (the local run's own is left alone).
+  pkill -f "scripts/mail_sink.py --port 0 --folder .*mail-sink-" 2>/dev/null || true
 }
 trap stop_services EXIT
 # And before: a service left by an earlier run (a filtered `swift test`, say) would still hold

@@ -1,4 +1,5 @@
 import Foundation
+import Mail
 import Platform
 
 /// Invoices (seeds 000 and 001), stage by stage:
@@ -41,7 +42,11 @@ public struct InvoicesWorkload: Workload {
             let environment = runtime.configuration.environment
             let callbacks = InvoicePaidCallbackHandler(database: runtime.database, signer: try HMACSigner.webhooks(environment: environment),
                                                        poster: try OutboundPoster(environment: environment))
+            let smtp = try SMTPConfiguration(environment: environment)
+            let emails = InvoiceEmailHandler(database: runtime.database, mail: SMTPClient(configuration: smtp), from: smtp.from,
+                                             logger: runtime.logger)
             return WorkloadParts(services: [
+                runtime.worker(emails, concurrency: 4),
                 runtime.worker(callbacks, concurrency: try environment.int("WEBHOOK_CONCURRENCY", default: 16, in: 1...256)),
                 InvoicesPaidRelay(database: runtime.database, bus: runtime.bus, logger: runtime.logger),
             ])

@@ -15,31 +15,26 @@ actor InvoicesPipeline {
     /// Room for the 100 MiB upload of the memory test.
     static let maxBytes = 128 << 20
     static let firstPort = TestServers.port(18640)
-    static let smtpPort = TestServers.port(18650)
     static let callbackPort = TestServers.port(18651)
     nonisolated let base = "http://127.0.0.1:\(InvoicesPipeline.firstPort)"
-    nonisolated let mailFolder = FileManager.default.temporaryDirectory.appendingPathComponent("switchyard-invoice-mail-\(UUID().uuidString.prefix(8))")
     nonisolated let blobFolder = FileManager.default.temporaryDirectory.appendingPathComponent("switchyard-invoice-blobs-\(UUID().uuidString.prefix(8))")
     nonisolated let callbacks = PaidCallbacks()
 
     private(set) var services: [String: ServiceProcess] = [:]
-    private var sink: Process?
+    /// Set once by ``start()``; read by the tests from any task.
+    nonisolated let sink = Mutex<MailSink?>(nil)
     private var receiver: Task<Void, any Error>?
 
     func start() async throws {
         guard services.isEmpty else { return }
         try await TestServers.rabbitmqctl("add_vhost", Self.virtualHost)
         try await TestServers.rabbitmqctl("set_permissions", "-p", Self.virtualHost, "guest", ".*", ".*", ".*")
-        let sink = Process()
-        sink.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        sink.arguments = ["python3", TestServers.root.appendingPathComponent("scripts/mail_sink.py").path,
-                          "--port", String(Self.smtpPort), "--folder", mailFolder.path]
-        try sink.run()
-        self.sink = sink
+        let sink = try await MailSink.start()
+        self.sink.withLock { $0 = sink }
         receiver = try await callbacks.start(port: Self.callbackPort)
         let environment = ["AMQP_URL": TestServers.amqpURL(virtualHost: Self.virtualHost), "WEBHOOK_SECRET": Self.webhookSecret,
                            "OUTBOUND_ALLOW_CIDRS": "127.0.0.1/32", "CALLBACK_ALLOWED_PORTS": "80,443,\(Self.callbackPort)",
-                           "SMTP_URL": "smtp://127.0.0.1:\(Self.smtpPort)", "SMTP_FROM": "invoices@switchyard.test",
+                           "SMTP_URL": sink.url, "SMTP_FROM": "invoices@switchyard.test",
                            "BLOB_STORE": "file://\(blobFolder.path)", "AUTH_MODE": "dev", "WEBHOOK_TIMEOUT": "3s",
                            "INVOICE_MAX_BYTES": String(Self.maxBytes)]
         for (index, name) in ["ingest", "storage", "processing", "notification"].enumerated() {
@@ -76,8 +71,7 @@ actor InvoicesPipeline {
 
     /// The mails the sink has received whose text contains `needle`.
     nonisolated func mails(containing needle: String) throws -> [String] {
-        let files = (try? FileManager.default.contentsOfDirectory(at: mailFolder, includingPropertiesForKeys: nil)) ?? []
-        return try files.filter { $0.pathExtension == "eml" }.map { try String(contentsOf: $0, encoding: .utf8) }.filter { $0.contains(needle) }
+        try (sink.withLock { $0 }?.mailFiles() ?? []).map { try String(contentsOf: $0, encoding: .utf8) }.filter { $0.contains(needle) }
     }
 
     nonisolated static func freshIDs() -> (sender: Int, consumer: Int) {
