@@ -135,7 +135,14 @@ start_s3() {
 stop_s3() {
   local pidfile="$RUN_DIR/moto/moto.pid"
   [ -f "$pidfile" ] || return 0
-  kill "$(cat "$pidfile")" 2>/dev/null || true
+  local pid
+  pid=$(cat "$pidfile")
+  # A stale file (moto gone, its pid reused since) must not stop another process.
+  grep -q moto.server "/proc/$pid/cmdline" 2>/dev/null || { rm -f "$pidfile"; return 0; }
+  # moto's server does not always exit on SIGTERM; it has nothing to save (memory only).
+  kill "$pid" 2>/dev/null || true
+  for _ in $(seq 20); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  kill -0 "$pid" 2>/dev/null && kill -9 "$pid" 2>/dev/null || true
   rm -f "$pidfile"
 }
 
