@@ -23,6 +23,9 @@ RABBITMQ_NODENAME="${RABBITMQ_NODENAME:-switchyard@localhost}"
 # The broker's inter-node (Erlang distribution) port, RabbitMQ's own default: AMQP_PORT + 20000.
 # Set it too when running a second broker beside one on the default ports.
 RABBITMQ_DIST_PORT="${RABBITMQ_DIST_PORT:-$((AMQP_PORT + 20000))}"
+# moto's S3 API server (scripts/servers.sh): where the S3 blob driver's tests find a bucket
+# service, and a local run with BLOB_STORE=s3://... too.
+S3_PORT="${S3_PORT:-9000}"
 
 # Defaults the services read; anything already set in the environment wins.
 export DATABASE_URL="${DATABASE_URL:-postgres://switchyard@127.0.0.1:$PG_PORT/switchyard}"

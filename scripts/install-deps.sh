@@ -30,6 +30,11 @@ if ! python3 -c 'import check_jsonschema, kubernetes_validate' 2>/dev/null; then
   log "installing check-jsonschema and kubernetes-validate from PyPI"
   python3 -m pip install -q check-jsonschema kubernetes-validate >/dev/null 2>&1 || log "pip install failed: 'make lint' will not run"
 fi
+# moto's server mode: the S3 API server the S3 blob driver is tested against (servers.sh).
+if ! python3 -c 'import moto.server, flask, flask_cors' 2>/dev/null; then
+  log "installing moto[server] from PyPI"
+  python3 -m pip install -q 'moto[server]' >/dev/null 2>&1 || die "pip install 'moto[server]' failed: the S3 blob store tests need it"
+fi
 # matplotlib, for the latency plot of `make bench` only (`install-deps.sh bench`): the rest of
 # the project does not need it, and it is large.
 if [ "${1:-}" = bench ] && ! python3 -c 'import matplotlib' 2>/dev/null; then

@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
-# Starts (or stops) the three servers Switchyard needs, and the local SMTP sink, on loopback, with their data under
+# Starts (or stops) the servers Switchyard needs, on loopback, with their data under
 # $RUN_DIR (scripts/env.sh: /var/lib/switchyard/<checkout>-<hash>, where the `postgres` and
 # `rabbitmq` users can reach it wherever the checkout is). A server that already answers is
 # reused, so `make run` and `make test` can share.
-#   scripts/servers.sh start | stop [postgres|redis|rabbitmq|mail ...] | status | clean | rabbitmqctl ARGS
+# PostgreSQL, Redis and RabbitMQ; the local SMTP sink; and moto, an S3 API server, for the S3
+# blob driver (its tests, and a local run with BLOB_STORE=s3://...).
+#   scripts/servers.sh start [postgres|redis|rabbitmq|mail|s3 ...] | stop [postgres|redis|rabbitmq|mail|s3 ...]
+#                      | status | clean | rabbitmqctl ARGS
 # `clean` stops the servers and deletes $RUN_DIR (and the .run/ of earlier versions).
 # With STARTED_FILE set, `start` writes there the names of the servers it started itself, so
 # that `make run` stops on Ctrl-C only what it started.
@@ -35,6 +38,7 @@ mail_pid() {
   pid=$(cat "$RUN_DIR/mail-sink.pid" 2>/dev/null) || return 1
   grep -qa mail_sink.py "/proc/$pid/cmdline" 2>/dev/null && echo "$pid"
 }
+s3_up() { (exec 3<>"/dev/tcp/127.0.0.1/$S3_PORT") 2>/dev/null; }
 
 # $RUN_DIR itself belongs to root and is searchable by all (mode 755), so that each server's
 # own subfolder (postgres: mode 700, rabbitmq: 750, owned by that user) can be reached.
@@ -142,6 +146,52 @@ stop_mail() {
   rm -f "$RUN_DIR/mail-sink.pid"
 }
 
+# moto keeps its buckets in memory only: stopping it (`make stop`, a reboot) forgets every
+# object. For the tests that is what we want (each creates its own bucket); for a local run
+# with BLOB_STORE=s3://... it means the database may name blobs that are gone after a restart
+# (downloads answer 404), so the local run's default stays the folder store (file://).
+start_s3() {
+  if s3_up; then log "an S3 server already answers on $S3_PORT"; return; fi
+  mkdir -p "$RUN_DIR/moto"
+  log "starting moto (S3 API) on 127.0.0.1:$S3_PORT"
+  started s3
+  # Its own session: a Ctrl-C of `make run` reaches it only through `stop`, like the others.
+  (cd / && exec setsid nohup python3 -m moto.server --host 127.0.0.1 --port "$S3_PORT" \
+    >"$RUN_DIR/moto/moto.log" 2>&1 </dev/null) &
+  echo $! > "$RUN_DIR/moto/moto.pid"
+  for _ in $(seq 100); do s3_up && return; sleep 0.1; done
+  die "moto did not start: see $RUN_DIR/moto/moto.log (scripts/install-deps.sh installs it)"
+}
+stop_s3() {
+  local pidfile="$RUN_DIR/moto/moto.pid"
+  [ -f "$pidfile" ] || return 0
+  local pid
+  pid=$(cat "$pidfile")
+  # A stale file (moto gone, its pid reused since) must not stop another process.
+  grep -q moto.server "/proc/$pid/cmdline" 2>/dev/null || { rm -f "$pidfile"; return 0; }
+  # moto's server does not always exit on SIGTERM; it has nothing to save (memory only).
+  kill "$pid" 2>/dev/null || true
+  for _ in $(seq 20); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  kill -0 "$pid" 2>/dev/null && kill -9 "$pid" 2>/dev/null || true
+  rm -f "$pidfile"
+}
+
+start_servers() {
+  local names=("$@")
+  [ ${#names[@]} -gt 0 ] || names=(postgres redis rabbitmq mail s3)
+  make_run_dir
+  for name in "${names[@]}"; do
+    case "$name" in
+      postgres) start_postgres ;;
+      redis) start_redis ;;
+      rabbitmq) start_rabbitmq; ensure_vhosts ;;
+      mail) start_mail ;;
+      s3) start_s3 ;;
+      *) die "unknown server $name: expected postgres, redis, rabbitmq, mail or s3" ;;
+    esac
+  done
+}
+
 # Virtual hosts keep tests and benchmarks off the local run's queues (vhost "/"), the way
 # separate databases keep their rows apart.
 ensure_vhosts() {
@@ -156,7 +206,7 @@ ensure_vhosts() {
 
 stop_servers() {
   local names=("$@")
-  [ ${#names[@]} -gt 0 ] || names=(postgres redis rabbitmq mail)
+  [ ${#names[@]} -gt 0 ] || names=(postgres redis rabbitmq mail s3)
   for name in "${names[@]}"; do
     case "$name" in
       # Also a PostgreSQL an earlier version started from the checkout's .run/, but only the one
@@ -170,6 +220,7 @@ stop_servers() {
                   rabbitmqctl stop >/dev/null 2>&1 || true ;;
       # Only the sink this run folder started (its pid file), never another SMTP server.
       mail) stop_mail ;;
+      s3) stop_s3 ;;
     esac
     log "$name stopped"
   done
@@ -187,11 +238,12 @@ clean_run_dir() {
 }
 
 case "${1:-start}" in
-  start) make_run_dir; start_postgres; start_redis; start_rabbitmq; ensure_vhosts; start_mail ;;
+  start) shift || true; start_servers "$@" ;;
   stop) shift; stop_servers "$@" ;;
   clean) check_deletable; stop_servers; clean_run_dir ;;
   status) pg_up && echo "postgres up" || echo "postgres down"; redis_up && echo "redis up" || echo "redis down"
-          amqp_up && echo "rabbitmq up" || echo "rabbitmq down"; mail_up && echo "mail sink up" || echo "mail sink down" ;;
+          amqp_up && echo "rabbitmq up" || echo "rabbitmq down"; mail_up && echo "mail sink up" || echo "mail sink down"
+          s3_up && echo "s3 up" || echo "s3 down" ;;
   rabbitmqctl) shift; rabbitmqctl "$@" ;;
-  *) die "usage: $0 start|stop|status|clean|rabbitmqctl ARGS" ;;
+  *) die "usage: $0 start [NAME ...]|stop [NAME ...]|status|clean|rabbitmqctl ARGS" ;;
 esac

@@ -9,6 +9,7 @@ cd "$SWITCHYARD_ROOT"
 "$SWITCHYARD_ROOT/scripts/servers.sh" start
 export TEST_DATABASE_URL="${TEST_DATABASE_URL:-postgres://switchyard@127.0.0.1:$PG_PORT/switchyard_test}"
 export TEST_AMQP_URL="${TEST_AMQP_URL:-amqp://guest:guest@127.0.0.1:$AMQP_PORT/switchyard_test}"
+export TEST_S3_ENDPOINT="${TEST_S3_ENDPOINT:-http://127.0.0.1:$S3_PORT}"
 
 log "building"
 # The executables too: the end-to-end tests start them as real processes.

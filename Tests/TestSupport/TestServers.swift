@@ -18,6 +18,11 @@ public enum TestServers {
     public static var virtualHost: String {
         String(amqpURL.split(separator: "/", omittingEmptySubsequences: false).last ?? "switchyard_test")
     }
+    /// moto's S3 API server (scripts/servers.sh, `S3_PORT`): the S3 blob driver's tests make
+    /// buckets of their own there.
+    public static var s3Endpoint: String {
+        ProcessInfo.processInfo.environment["TEST_S3_ENDPOINT"] ?? "http://127.0.0.1:9000"
+    }
     /// A port for a test to listen on or start a service on: `base` plus `TEST_PORT_OFFSET`
     /// (default 0), so that two checkouts can run the suites that use it at the same time.
     public static func port(_ base: Int) -> Int {

@@ -7,12 +7,13 @@ import Postgres
 /// |---|---|
 /// | `file:///absolute/folder` (default: `.run/blobs` of the local run) | ``FolderBlobStore`` |
 /// | `postgres` | ``PostgresBlobStore`` on `database` (the service's `DATABASE_URL`) |
+/// | `s3://bucket?endpoint=http://host:port&region=us-east-1` (credentials: `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, optional `AWS_SESSION_TOKEN`) | ``S3BlobStore`` |
 /// | `memory://` | ``MemoryBlobStore`` (in-process tests only) |
 ///
 /// Every service that touches files opens the same store: ingest writes uploads, processing
 /// reads them and writes built exports, ingest streams downloads.
 public enum BlobStores {
-    static let expected = "expected file:///absolute/path, postgres or memory://"
+    static let expected = "expected file:///absolute/path, s3://bucket?endpoint=...&region=..., postgres or memory://"
 
     public static func open(environment: EnvironmentReader, defaultFolder: String, database: PostgresPool? = nil) throws -> any BlobStore {
         let text = environment.string("BLOB_STORE", default: "file://" + defaultFolder)
@@ -33,6 +34,8 @@ public enum BlobStores {
             return FolderBlobStore(root: URL(fileURLWithPath: url.path, isDirectory: true))
         case "memory":
             return MemoryBlobStore()
+        case "s3":
+            return try S3BlobStore(blobStore: text, environment: environment)
         default:
             throw ConfigurationError(variable: "BLOB_STORE", problem: "unknown store \"\(scheme)\": \(expected)")
         }
