@@ -81,6 +81,10 @@ async def serve(arguments) -> None:
 
 
 def main() -> None:
+    # A sink started by a test process inherits its blocked signals (Foundation's Process keeps
+    # the parent's mask): unblocked here, or SIGTERM would never stop it.
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM, signal.SIGINT})
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=2525, help="0: any free port (printed)")

@@ -19,7 +19,7 @@ export SWITCHYARD_BIN_DIR="$(swift build --show-bin-path)"
 stop_services() {
   pkill -f "$SWITCHYARD_BIN_DIR/(ingest|storage|processing|notification)( |$)" 2>/dev/null || true
   # The SMTP sinks suites start for themselves (the local run's own is left alone).
-  pkill -f "scripts/mail_sink.py --port 0 --folder .*mail-sink-" 2>/dev/null || true
+  pkill -9 -f "scripts/mail_sink.py --port 0 --folder .*mail-sink-" 2>/dev/null || true
 }
 trap stop_services EXIT
 # And before: a service left by an earlier run (a filtered `swift test`, say) would still hold

@@ -69,6 +69,10 @@ public final class MailSink: @unchecked Sendable {
     public func stop() {
         if process.isRunning {
             process.terminate()
+            // Bounded: a sink that ignores SIGTERM is killed rather than waited on forever.
+            let deadline = Date().addingTimeInterval(3)
+            while process.isRunning, Date() < deadline { usleep(20_000) }
+            if process.isRunning { kill(process.processIdentifier, SIGKILL) }
             process.waitUntilExit()
         }
         try? FileManager.default.removeItem(at: folder)
