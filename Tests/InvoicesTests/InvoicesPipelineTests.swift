@@ -122,8 +122,20 @@ struct InvoicesPipelineTests {
             }
             return peak
         }
-        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(300))
-        let body = try await response.body.collect(upTo: 1 << 20)
+        // A client of its own: the shared one gives up after 90 s without reading anything, and a
+        // debug build's multipart parser (multipart-kit, unoptimised) takes about that long.
+        let client = HTTPClient(eventLoopGroupProvider: .singleton,
+                                configuration: .init(timeout: .init(connect: .seconds(5), read: .seconds(600))))
+        let response: HTTPClientResponse
+        let body: ByteBuffer
+        do {
+            response = try await client.execute(request, timeout: .seconds(600))
+            body = try await response.body.collect(upTo: 1 << 20)
+        } catch {
+            try? await client.shutdown()
+            throw error
+        }
+        try await client.shutdown()
         sampling.cancel()
         let peak = await sampling.value
         #expect(response.status.code == 201, "\(String(buffer: body))")
