@@ -221,8 +221,9 @@ enum BlobStoreContract {
             offset += size
             index += 1
         }
+        let pieces = buffers
         return BlobChunks {
-            let iterator = LockedIterator(buffers)
+            let iterator = LockedIterator(pieces)
             return { iterator.next() }
         }
     }
