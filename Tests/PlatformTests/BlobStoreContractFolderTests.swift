@@ -63,7 +63,7 @@ struct BlobStoreContractFolderTests {
         do {
             let content = try await store.read(key)
             #expect(openDescriptors(of: path) == 1)
-            var iterator = content.chunks.makeAsyncIterator()
+            let iterator = content.chunks.makeAsyncIterator()
             #expect(try await iterator.next()?.readableBytes == FolderBlobStore.readChunkSize)
         }
         // The close goes to the thread pool: give it a moment.

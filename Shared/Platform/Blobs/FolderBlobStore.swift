@@ -80,7 +80,7 @@ public struct FolderBlobStore: BlobStore {
 
     public func size(of key: BlobKey) async throws -> Int? {
         let path = file(of: key).path
-        return try await threads.runIfActive {
+        return try await threads.runIfActive { () throws -> Int? in
             var status = stat()
             guard stat(path, &status) == 0 else {
                 if errno == ENOENT || errno == ENOTDIR { return nil }
