@@ -44,6 +44,8 @@ static size_t switchyard_curl_read(char *buffer, size_t size, size_t count, void
 static size_t switchyard_curl_keep_reply(char *data, size_t size, size_t count, void *context) {
     switchyard_curl_transfer *transfer = (switchyard_curl_transfer *)context;
     size_t length = size * count;
+    /* Keep the first refusal (4xx/5xx): libcurl goes on to QUIT, whose "221" would replace it. */
+    if (transfer->reply[0] == '4' || transfer->reply[0] == '5') return length;
     size_t kept = length < SWITCHYARD_CURL_REPLY_SIZE - 1 ? length : SWITCHYARD_CURL_REPLY_SIZE - 1;
     while (kept > 0 && (data[kept - 1] == '\r' || data[kept - 1] == '\n')) kept--;
     memcpy(transfer->reply, data, kept);

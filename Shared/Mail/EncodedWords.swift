@@ -16,12 +16,16 @@ enum EncodedWords {
 
     /// `text` as encoded words, each of whole characters (a word may not split one), joined by
     /// folding whitespace (CRLF SP), which decoders drop between encoded words.
-    static func encode(_ text: String) -> String {
+    /// `firstLineUsed`: the characters before the first word on its line (`Subject: `), which
+    /// make that word shorter so the line stays within 78.
+    static func encode(_ text: String, firstLineUsed: Int = 0) -> String {
         var words: [String] = []
         var chunk: [UInt8] = []
+        // The encoded word's frame "=?utf-8?B?" + "?=" is 12 characters; base64 is 4 per 3 bytes.
+        let firstWordBytes = max(3, min(bytesPerWord, (78 - firstLineUsed - 12) / 4 * 3))
         for scalar in text.unicodeScalars {
             let bytes = Array(String(scalar).utf8)
-            if chunk.count + bytes.count > bytesPerWord {
+            if chunk.count + bytes.count > (words.isEmpty ? firstWordBytes : bytesPerWord) {
                 words.append(word(chunk))
                 chunk.removeAll()
             }

@@ -30,7 +30,10 @@ public struct MailMessage: Sendable {
             ("Date", MailDate.format(date)),
             ("From", from.address),
             ("To", Self.addressList(to, headerName: "To")),
-            ("Subject", EncodedWords.isPlain(subject, headerName: "Subject") ? subject : EncodedWords.encode(subject)),
+            // The first encoded word shares its line with "Subject: ": it is shorter, so that no
+            // line passes 78 characters.
+            ("Subject", EncodedWords.isPlain(subject, headerName: "Subject") ? subject
+                : EncodedWords.encode(subject, firstLineUsed: "Subject: ".utf8.count)),
             ("Message-ID", messageID),
             ("MIME-Version", "1.0"),
             ("Content-Type", "text/plain; charset=utf-8"),

@@ -51,7 +51,9 @@ struct CheckThreadsTests {
                 stopped.store(true, ordering: .relaxed)
             }
         }
-        #expect(ContinuousClock.now - started < .seconds(5))
+        // The timeout counts from when the check gets a thread; with the whole suite running,
+        // the check threads may be busy for many seconds first. Not waiting forever is the point.
+        #expect(ContinuousClock.now - started < .seconds(60))
         try await waitUntil { stopped.load(ordering: .relaxed) }
     }
 

@@ -75,8 +75,8 @@ struct ProviderLeaseTests {
     /// a missing counter starts from Redis's clock in milliseconds.
     @Test func fencingTokensGrowWithEachHolder() async throws {
         try await withRedis { redis, prefix in
-            let first = ProviderLease(redis: redis, keyPrefix: prefix, ttl: .seconds(5), logger: Self.logger)
-            let second = ProviderLease(redis: redis, keyPrefix: prefix, ttl: .seconds(5), logger: Self.logger)
+            let first = ProviderLease(redis: redis, keyPrefix: prefix, ttl: .seconds(60), logger: Self.logger)
+            let second = ProviderLease(redis: redis, keyPrefix: prefix, ttl: .seconds(60), logger: Self.logger)
             let token1 = try #require(try await first.acquire())
             #expect(Double(token1) > (Date().timeIntervalSince1970 - 3600) * 1000)
             #expect(try await first.acquire() == token1)  // the same holder, extended

@@ -15,9 +15,9 @@ import Workloads
 /// The invoice routes in-process (HummingbirdTesting's `.router`), with the real PostgreSQL and
 /// Redis, an in-memory publisher for the broker and an in-memory blob store: the contract's edge
 /// cases in milliseconds. The pipeline through real services is `InvoicesPipelineTests`.
-@Suite("Invoices: routes in-process")
+@Suite("Invoices: routes in-process", .serialized)
 struct InvoiceRoutesTests {
-    static let database = PostgresPool(url: TestServers.databaseURL, size: 4)
+    static let database = PostgresPool(url: TestServers.databaseURL, size: 8)
     static let redis = RedisClient(url: TestServers.redisURL)
 
     let publisher = InMemoryPublisher()
