@@ -111,11 +111,16 @@ struct WebhookDeliveryTests {
             slowIDs.append(try #require(answer.data["id"] as? String))
         }
         func slowArrivals() -> Int { receiver.ids("/slow").filter(slowIDs.contains).count }
-        // The three are in delivery (at most the 2 s deadline each) before the healthy one is
-        // sent. (Generous: the suites share the pipeline, and NoLossTests may be queueing 2,000.)
+        // At least two are dialled (each failing at the 2 s deadline) before the healthy one is
+        // sent: two failures open the circuit. The third is dialled too when it reaches
+        // notification before the circuit opens; when storage and processing are busy with other
+        // suites' messages it comes later and is refused undialled, which is the breaker working.
+        // (Generous: the suites share the pipeline, and NoLossTests may be queueing 2,000.)
         let deadline = ContinuousClock.now + .seconds(90)
-        while slowArrivals() < 3, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(50)) }
-        #expect(slowArrivals() == 3)
+        while slowArrivals() < 2, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(50)) }
+        try await Task.sleep(for: .seconds(3))  // a third already on its way lands meanwhile
+        let dialled = slowArrivals()
+        #expect((2...3).contains(dialled))
 
         let healthy = try #require(try await pipeline.submit(message: "fast", callbackURL: "http://127.0.0.1:\(healthyReceiver.port)/hook").data["id"] as? String)
         // Timed from the moment it is processed (handed to notification): storage and processing
@@ -129,7 +134,7 @@ struct WebhookDeliveryTests {
 
         // The first retries come 5 s after the failures: the open circuit refuses them undialled.
         try await Task.sleep(for: .seconds(8))
-        #expect(slowArrivals() == 3, "the slow endpoint was dialled again: \(receiver.ids("/slow"))")
+        #expect(slowArrivals() == dialled, "the slow endpoint was dialled again: \(receiver.ids("/slow"))")
     }
 }
 
