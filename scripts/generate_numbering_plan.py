@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Generates Shared/SMS/NumberingPlan+Generated.swift from libphonenumber's metadata.
+"""Generates Shared/SMS/Domain/NumberingPlan+Generated.swift from libphonenumber's metadata.
 
 The E.164 check needs, for every country calling code that exists, the lengths a national
 number may have there and the pattern its digits must match (a union over the regions that
@@ -53,7 +53,7 @@ def main():
         lines.append(f"        // {regions}")
         lines.append(f"        {code}: Country(lengths: [{lengths}], pattern: #\"{pattern}\"#),")
     lines += ["    ]", "}", ""]
-    target = pathlib.Path(__file__).resolve().parent.parent / "Shared" / "SMS" / "NumberingPlan+Generated.swift"
+    target = pathlib.Path(__file__).resolve().parent.parent / "Shared" / "SMS" / "Domain" / "NumberingPlan+Generated.swift"
     target.write_text("\n".join(lines))
     print(f"wrote {len(plan)} calling codes to {target}")
 
