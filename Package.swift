@@ -137,6 +137,7 @@ let package = Package(
 
         // Tests talk to the real servers that `make test` starts on loopback.
         .target(name: "TestSupport", dependencies: [
+            "Platform",
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
         ], path: "Tests/TestSupport"),
         .testTarget(name: "ClientTests", dependencies: ["AMQP", "ClientSupport", "Redis", "Postgres", "TestSupport"], path: "Tests/ClientTests"),
@@ -171,6 +172,7 @@ let package = Package(
         .testTarget(name: "EventsTests", dependencies: [
             "Events", "Platform", "Workloads", "Postgres", "Redis", "TestSupport",
             .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "HummingbirdTesting", package: "hummingbird"),
             .product(name: "HTTPTypes", package: "swift-http-types"),
         ], path: "Tests/EventsTests"),
         .testTarget(name: "DocumentChecksTests", dependencies: ["DocumentChecks", "TestSupport"],

@@ -25,7 +25,7 @@ public struct InvoicesIngest: WorkloadRoutes {
                       outbound: try OutboundPolicy(environment: environment), logger: runtime.logger)
     }
 
-    /// From its dependencies alone (in-process route tests pass an ``InMemoryPublisher`` and a
+    /// From its dependencies alone (in-process route tests pass an in-memory publisher and a
     /// ``MemoryBlobStore``).
     public init(configuration: InvoicesConfiguration, database: PostgresPool, redis: RedisClient, publisher: any MessagePublisher,
                 blobs: any BlobStore, outbound: OutboundPolicy, logger: Logger) {

@@ -29,7 +29,7 @@ public struct SMSIngest: WorkloadRoutes {
                   outbound: try OutboundPolicy(environment: runtime.configuration.environment))
     }
 
-    /// From its dependencies alone: in-process route tests pass an ``InMemoryPublisher``.
+    /// From its dependencies alone: in-process route tests pass an in-memory publisher.
     /// List misses run on a pool of their own (`lists`, or one opened on `databaseURL` with the
     /// configured size and statement timeout).
     public init(configuration: SMSConfiguration, database: PostgresPool, lists: PostgresPool? = nil, databaseURL: String,
