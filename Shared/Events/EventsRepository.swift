@@ -156,7 +156,7 @@ public enum EventsRepository {
     ///
     /// At most `maxEvents` events: a wider window throws ``SearchTooBroad`` (one row more is
     /// read, to know), so that no request can make ingest hold the whole history in memory.
-    static func searchEnvelope(startsAt: Date?, endsAt: Date?, maxEvents: Int, on connection: PostgresConnection) throws -> [UInt8] {
+    static func searchEnvelope(startsAt: Date?, endsAt: Date?, maxEvents: Int, on connection: PostgresConnection) throws -> (body: [UInt8], etag: String) {
         let (sql, parameters) = searchQuery(startsAt: startsAt, endsAt: endsAt, limit: maxEvents + 1)
         let rows = try connection.query(sql, parameters)
         guard rows.count <= maxEvents else { throw SearchTooBroad(maxEvents: maxEvents) }

@@ -46,6 +46,14 @@ public struct EventsSearch: WorkloadRoutes {
                                                      logger: runtime.logger)
     }
 
+    /// From its parts (in-process route tests: a schema and a cache prefix of their own).
+    init(database: PostgresPool, cache: VersionedCache, index: SearchIndex?, maxEvents: Int = 200_000) {
+        self.database = database
+        self.cache = cache
+        self.index = index
+        self.maxEvents = maxEvents
+    }
+
     /// What runs beside the routes: the index's loading and refreshing.
     public var services: [any Service] { index.map { [$0] } ?? [] }
 
@@ -71,15 +79,23 @@ public struct EventsSearch: WorkloadRoutes {
         return try await answerFromDatabase(from: from, to: to, request: request)
     }
 
-    /// From the in-memory index: no database, no Redis.
+    /// From the in-memory index: no database, no Redis. A window that spans more than
+    /// `largeAnswer` events takes milliseconds to scan, hash and write, so all of that runs on
+    /// the thread pool, never on one of the cooperative pool's threads (two on this machine),
+    /// which every other request needs; a narrow one (nearly all) is answered in place.
     func answer(from snapshot: SearchIndexSnapshot, from: Int64?, to: Int64?, request: Request) async throws -> Response {
-        guard let matches = snapshot.window(startsAt: from.map { $0 * 1_000_000 }, endsAt: to.map { $0 * 1_000_000 },
-                                            maxEvents: maxEvents) else { throw Self.windowTooLarge(maxEvents) }
-        let etag = snapshot.etag(of: matches)
+        let startsAt = from.map { $0 * 1_000_000 }
+        let endsAt = to.map { $0 * 1_000_000 }
+        let wide = snapshot.candidateCount(startsAt: startsAt, endsAt: endsAt) > Self.largeAnswer
+        let find: @Sendable () -> (matches: [Int], etag: String)? = { [maxEvents] in
+            guard let matches = snapshot.window(startsAt: startsAt, endsAt: endsAt, maxEvents: maxEvents) else { return nil }
+            return (matches, snapshot.etag(of: matches))
+        }
+        guard let (matches, etag) = wide ? try await NIOThreadPool.singleton.runIfActive(find) : find() else {
+            throw Self.windowTooLarge(maxEvents)
+        }
         if let notModified = Self.notModified(request, etag: etag) { return notModified }
-        let body = matches.count > Self.largeAnswer
-            ? try await NIOThreadPool.singleton.runIfActive { snapshot.envelope(of: matches) }
-            : snapshot.envelope(of: matches)
+        let body = wide ? try await NIOThreadPool.singleton.runIfActive { snapshot.envelope(of: matches) } : snapshot.envelope(of: matches)
         return Self.ok(body, etag: etag)
     }
 
@@ -130,8 +146,8 @@ public struct EventsSearch: WorkloadRoutes {
     static func answer(startsAt: Date?, endsAt: Date?, maxEvents: Int, database: PostgresPool) async throws -> [UInt8] {
         do {
             return try await database.withConnection { connection in
-                let body = try EventsRepository.searchEnvelope(startsAt: startsAt, endsAt: endsAt, maxEvents: maxEvents, on: connection)
-                return Array("\"\(SHA256Hex.of(body).prefix(32))\"\n".utf8) + body
+                let answer = try EventsRepository.searchEnvelope(startsAt: startsAt, endsAt: endsAt, maxEvents: maxEvents, on: connection)
+                return Array("\(answer.etag)\n".utf8) + answer.body
             }
         } catch let tooBroad as EventsRepository.SearchTooBroad {
             throw windowTooLarge(tooBroad.maxEvents)

@@ -9,7 +9,7 @@ struct IndexedEvent: Sendable {
     let id: EventKey
     /// `{"end_date":...,"title":...}`: ``SearchResultJSON``'s bytes for this event.
     let json: [UInt8]
-    /// A 64-bit hash of `json`: an answer's ETag hashes these, not the whole answer.
+    /// ``SearchETag/digest(of:)`` of `json`: an answer's ETag hashes these, not the whole answer.
     let digest: UInt64
 
     /// From a row of ``EventsRepository/searchableEvents(writtenSince:after:limit:on:)``.
@@ -25,7 +25,7 @@ struct IndexedEvent: Sendable {
         self.endsAt = endsAt
         self.id = id
         self.json = json
-        self.digest = Self.fnv1a(json)
+        self.digest = SearchETag.digest(of: json)
     }
 
     /// The order of `/search` answers: by start, then id.
@@ -35,12 +35,6 @@ struct IndexedEvent: Sendable {
 
     /// About what one event costs the index in memory: its JSON, its entry, the array header.
     var footprint: Int { json.count + MemoryLayout<IndexedEvent>.stride + 32 }
-
-    private static func fnv1a(_ bytes: [UInt8]) -> UInt64 {
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        for byte in bytes { hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01b3 }
-        return hash
-    }
 }
 
 /// An event's UUID as two integers, compared as PostgreSQL compares `uuid` (byte by byte), so

@@ -55,19 +55,33 @@ final class SearchIndexSnapshot: Sendable {
         return SearchIndexSnapshot(events: merged, watermark: watermark, bytes: bytes, generation: generation)
     }
 
+    /// How many events a window has to look at: those starting from `startsAt` up to `endsAt`
+    /// (two binary searches). What decides whether answering it is too much work for a thread
+    /// of the cooperative pool.
+    func candidateCount(startsAt: Int64?, endsAt: Int64?) -> Int {
+        let first = startsAt.map { bound in firstPosition { $0.startsAt >= bound } } ?? 0
+        let end = endsAt.map { bound in firstPosition { $0.startsAt > bound } } ?? events.count
+        return max(0, end - first)
+    }
+
+    /// The first position whose event satisfies `isAtOrPast` (a predicate that is false, then
+    /// true, along the start order), or the count when none does.
+    private func firstPosition(where isAtOrPast: (IndexedEvent) -> Bool) -> Int {
+        var lower = 0
+        var upper = events.count
+        while lower < upper {
+            let middle = (lower + upper) / 2
+            if isAtOrPast(events[middle]) { upper = middle } else { lower = middle + 1 }
+        }
+        return lower
+    }
+
     /// The positions of the events with start >= `startsAt` and end <= `endsAt` (microseconds;
     /// nil: unbounded), in answer order; nil when more than `maxEvents` match. Found by binary
     /// search on the start, then read up to the first event starting after `endsAt` (an event
     /// cannot start after it ends).
     func window(startsAt: Int64?, endsAt: Int64?, maxEvents: Int) -> [Int]? {
-        var position = 0
-        if let startsAt {
-            var upper = events.count
-            while position < upper {
-                let middle = (position + upper) / 2
-                if events[middle].startsAt < startsAt { position = middle + 1 } else { upper = middle }
-            }
-        }
+        var position = startsAt.map { bound in firstPosition { $0.startsAt >= bound } } ?? 0
         var matches: [Int] = []
         while position < events.count {
             let event = events[position]
@@ -85,13 +99,7 @@ final class SearchIndexSnapshot: Sendable {
     /// The strong ETag of the answer made of these events: a hash of their hashes, in order, so
     /// that two ingest processes holding the same events give the same tag.
     func etag(of matches: [Int]) -> String {
-        var digests: [UInt8] = []
-        digests.reserveCapacity(matches.count * 8 + 8)
-        for position in matches {
-            withUnsafeBytes(of: events[position].digest.littleEndian) { digests.append(contentsOf: $0) }
-        }
-        withUnsafeBytes(of: UInt64(matches.count).littleEndian) { digests.append(contentsOf: $0) }
-        return "\"\(SHA256Hex.of(digests).prefix(32))\""
+        SearchETag.of(digests: matches.lazy.map { self.events[$0].digest }, count: matches.count)
     }
 
     /// `{"data":{"events":[...]},"error":null}` for these events, straight into one buffer.

@@ -15,17 +15,22 @@ import Postgres
 /// the shortest exact form (`25`, `12.5`), as `JSONEncoder` wrote these numbers. Only the
 /// title can need escaping; ``JSONWriter`` does that when it does.
 enum SearchResultJSON {
-    /// `{"data":{"events":[...]},"error":null}`.
-    static func envelope(_ rows: [PostgresRow]) -> [UInt8] {
+    /// `{"data":{"events":[...]},"error":null}` and its ``SearchETag`` (each event's digest
+    /// taken over its bytes as they are written, as the index takes it when it loads one).
+    static func envelope(_ rows: [PostgresRow]) -> (body: [UInt8], etag: String) {
         var bytes: [UInt8] = []
         bytes.reserveCapacity(64 + rows.count * 200)
         bytes.append(contentsOf: #"{"data":{"events":["#.utf8)
+        var digests: [UInt64] = []
+        digests.reserveCapacity(rows.count)
         for (index, row) in rows.enumerated() {
             if index > 0 { bytes.append(UInt8(ascii: ",")) }
+            let start = bytes.count
             append(row, to: &bytes)
+            digests.append(SearchETag.digest(of: bytes[start...]))
         }
         bytes.append(contentsOf: #"]},"error":null}"#.utf8)
-        return bytes
+        return (bytes, SearchETag.of(digests: digests, count: digests.count))
     }
 
     static func append(_ row: PostgresRow, to bytes: inout [UInt8]) {
