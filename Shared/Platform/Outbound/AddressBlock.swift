@@ -4,21 +4,11 @@ public struct AddressBlock: Sendable, Hashable, CustomStringConvertible {
     public let network: IPAddress
     public let prefixLength: Int
 
-    /// `a.b.c.d/n` or `v6/n`; a bare address is a block of one. Only the dotted IPv4 form is
-    /// taken here: a configuration value is written by an operator, who should write it plainly.
+    /// `a.b.c.d/n` or `v6/n`; a bare address is a block of one (``IPAddress/exactly(_:)``: a
+    /// configuration value is written by an operator, who should write it plainly).
     public init?(_ text: String) {
         let parts = text.split(separator: "/", maxSplits: 1, omittingEmptySubsequences: false)
-        let addressText = String(parts[0])
-        let address: IPAddress
-        if addressText.contains(":") {
-            guard let parsed = IPAddress.parseV6(addressText) else { return nil }
-            address = parsed
-        } else {
-            let octets = addressText.split(separator: ".", omittingEmptySubsequences: false)
-            guard octets.count == 4, octets.allSatisfy({ !$0.isEmpty && $0.count <= 3 && $0.allSatisfy(\.isNumber) }),
-                  let parsed = IPAddress.parseV4(Substring(addressText)) else { return nil }
-            address = parsed
-        }
+        guard let address = IPAddress.exactly(String(parts[0])) else { return nil }
         let width = address.width
         var length = width
         if parts.count == 2 {

@@ -30,6 +30,15 @@ public enum IPAddress: Sendable, Hashable, CustomStringConvertible {
         return parseV4(text)
     }
 
+    /// An address as a configuration value or a socket writes it: a plain dotted quad (four
+    /// decimal parts, no shorthand: an operator should write it plainly) or RFC 4291 IPv6 text.
+    public static func exactly(_ text: String) -> IPAddress? {
+        if text.contains(":") { return parseV6(text) }
+        let octets = text.split(separator: ".", omittingEmptySubsequences: false)
+        guard octets.count == 4, octets.allSatisfy({ !$0.isEmpty && $0.count <= 3 && $0.allSatisfy(\.isASCIIDigit) }) else { return nil }
+        return parseV4(Substring(text))
+    }
+
     /// Whether a host that is not an address literal still ends in a number (`1.2.3.4.5`,
     /// `256.1`, `example.0x10`): browsers and resolvers disagree on what such a host is, so
     /// the policy refuses it rather than guess.
@@ -85,12 +94,13 @@ public enum IPAddress: Sendable, Hashable, CustomStringConvertible {
     }
 
     /// The IPv4 address an IPv6 one carries in a form that reaches it (mapped `::ffff:a.b.c.d`,
-    /// deprecated compatible `::a.b.c.d`, NAT64 `64:ff9b::/96` and `64:ff9b:1::/48`, 6to4
+    /// SIIT's IPv4-translated `::ffff:0:a.b.c.d` (RFC 2765), deprecated compatible `::a.b.c.d`, NAT64 `64:ff9b::/96` and `64:ff9b:1::/48`, 6to4
     /// `2002:aabb:ccdd::/48`, Teredo's client address), so that the policy judges it as IPv4.
     public var embeddedIPv4: UInt32? {
         guard case .v6(let value) = self else { return nil }
         let low32 = UInt32(truncatingIfNeeded: value)
         if value >> 32 == 0xFFFF { return low32 }                             // ::ffff:0:0/96
+        if value >> 32 == 0xFFFF_0000 { return low32 }                        // ::ffff:0:0:0/96 (SIIT)
         if value >> 32 == 0, value > 1 { return low32 }                       // ::a.b.c.d (not :: or ::1)
         if value >> 32 == 0x0064_FF9B_0000_0000_0000_0000 { return low32 }    // 64:ff9b::/96
         if value >> 80 == 0x0064_FF9B_0001 { return low32 }                   // 64:ff9b:1::/48
