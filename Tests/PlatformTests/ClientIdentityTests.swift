@@ -12,6 +12,17 @@ struct ClientIdentityTests {
     @Test func theCallerWhenThereIsOne() throws {
         let caller = try #require(Principal(role: "sender", id: "42"))
         #expect(ClientIdentity().key(principal: caller, peer: peer, headers: forwarded) == "principal:sender:42")
+        let jwt = try ClientIdentity(environment: EnvironmentReader(["AUTH_MODE": "jwt"]))
+        #expect(jwt.key(principal: caller, peer: peer, headers: forwarded) == "principal:sender:42")
+    }
+
+    /// In `AUTH_MODE=dev` anyone may write `Authorization: sender <any id>`: a claimed caller
+    /// per request must not mean a fresh quota per request, so the address counts.
+    @Test func aClaimedCallerInDevModeIsCountedByAddress() throws {
+        let caller = try #require(Principal(role: "sender", id: "42"))
+        let dev = try ClientIdentity(environment: EnvironmentReader([:]))
+        #expect(dev.key(principal: caller, peer: peer, headers: forwarded) == "address:127.0.0.1")
+        #expect(dev.key(principal: Principal(role: "sender", id: "43"), peer: peer, headers: [:]) == "address:127.0.0.1")
     }
 
     /// An IPv6 client usually holds a /64: every address in it is one client, or a fresh address
@@ -23,7 +34,7 @@ struct ClientIdentityTests {
         let key = ClientIdentity().key(principal: nil, peer: one, headers: [:])
         #expect(key == ClientIdentity().key(principal: nil, peer: sibling, headers: [:]))
         #expect(key != ClientIdentity().key(principal: nil, peer: neighbour, headers: [:]))
-        #expect(key?.hasSuffix("/64") == true)
+        #expect(key == "address:2001:db8:1:2::/64")
     }
 
     @Test func theSocketsAddressUnlessAProxyIsTrusted() throws {
