@@ -130,6 +130,7 @@ public struct SMSAdmission: Sendable {
         --       client window ms, client limit (0: no client limit)
         -- The client's limit comes first: it is the one a client cannot sidestep by naming
         -- another sender. A duplicate uses neither quota.
+        \(ClientRateLimiter.slidingWindowLua)
         local now, window, limit = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
         local clientWidth, clientLimit = tonumber(ARGV[8]), tonumber(ARGV[9])
         local recent, oldest = {}, now
@@ -141,29 +142,12 @@ public struct SMSAdmission: Sendable {
           end
         end
         local reset = oldest + window - now
-        -- The client's count slides too, estimated from two fixed windows (this one, and the one
-        -- before weighted by how much of it still overlaps the last clientWidth ms): constant
-        -- work however high the limit, where a list of times would grow with it.
-        local start = now - now % clientWidth
-        local count, previous, used = 0, 0, 0
+        -- The client's count slides too, estimated from two fixed windows (ClientRateLimiter's
+        -- client_window): constant work however high the limit, where a list of times would
+        -- grow with it.
+        local start, count, previous, used, clientReset = 0, 0, 0, 0, 0
         if clientLimit > 0 then
-          local fields = {}
-          for number in string.gmatch(redis.call('GET', KEYS[4]) or '', '%d+') do fields[#fields + 1] = tonumber(number) end
-          if fields[1] == start then
-            count, previous = fields[2], fields[3]
-          elseif fields[1] == start - clientWidth then
-            previous = fields[2]
-          end
-          used = count + math.floor(previous * (clientWidth - (now - start)) / clientWidth)
-        end
-        local clientReset = start + clientWidth - now
-        if clientLimit > 0 and used >= clientLimit then
-          -- Refused: how long until the estimate drops below the limit (what Retry-After says).
-          if count >= clientLimit then
-            clientReset = clientReset + math.floor(clientWidth * (count - clientLimit) / count) + 1
-          else
-            clientReset = math.max(1, math.floor(clientWidth - (clientLimit - count) * clientWidth / previous - (now - start)) + 1)
-          end
+          start, count, previous, used, clientReset = client_window(KEYS[4], now, clientWidth, clientLimit)
         end
         local existing = redis.call('SET', KEYS[1], 'pending:' .. ARGV[5], 'NX', 'GET', 'PX', ARGV[4])
         if existing then return {'duplicate', existing, #recent, reset, used, clientReset} end
@@ -178,7 +162,7 @@ public struct SMSAdmission: Sendable {
         recent[#recent + 1] = ARGV[1]
         redis.call('SET', KEYS[2], table.concat(recent, ' '), 'PX', window)
         if clientLimit > 0 then
-          redis.call('SET', KEYS[4], start .. ' ' .. (count + 1) .. ' ' .. previous, 'PX', 2 * clientWidth)
+          client_window_take(KEYS[4], start, count, previous, clientWidth)
           used = used + 1
         end
         redis.call('SET', KEYS[3], ARGV[6], 'PX', ARGV[7])
