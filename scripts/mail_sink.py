@@ -76,8 +76,20 @@ async def serve(arguments) -> None:
     stop = asyncio.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
+    if arguments.exit_with_parent:
+        loop.create_task(stop_when_orphaned(stop))
     async with server:
         await stop.wait()
+
+
+async def stop_when_orphaned(stop: asyncio.Event) -> None:
+    """A sink a test started must not outlive the test process (a crash, or a suite that
+    keeps one for the whole run): left running, it would hold the test runner's output open
+    and `swift test` would wait for it forever."""
+    parent = os.getppid()
+    while os.getppid() == parent:
+        await asyncio.sleep(0.5)
+    stop.set()
 
 
 def main() -> None:
@@ -91,6 +103,7 @@ def main() -> None:
     parser.add_argument("--folder", required=True, help="where the .eml files go")
     parser.add_argument("--tls-cert", help="PEM certificate: serve implicit TLS (smtps)")
     parser.add_argument("--tls-key", help="PEM private key for --tls-cert")
+    parser.add_argument("--exit-with-parent", action="store_true", help="stop when the process that started it ends")
     arguments = parser.parse_args()
     if bool(arguments.tls_cert) != bool(arguments.tls_key):
         parser.error("--tls-cert and --tls-key go together")

@@ -25,6 +25,25 @@ trap stop_services EXIT
 # And before: a service left by an earlier run (a filtered `swift test`, say) would still hold
 # its port, and the suite would talk to that old binary instead of the one just built.
 stop_services
+# Runs one phase; when it fails, its failures are printed again at the very end, where a CI
+# that keeps only the tail of the output still shows them.
+phase_output="$(mktemp)"
+trap 'stop_services; rm -f "$phase_output"' EXIT
+run_phase() {
+  local name=$1 status
+  shift
+  set +e
+  swift test --skip-build "$@" 2>&1 | tee "$phase_output"
+  status=${PIPESTATUS[0]}
+  set -e
+  [ "$status" -eq 0 ] && return
+  echo
+  log "$name failed (exit $status); its failures, as printed above:"
+  # Failed tests and their issues (Swift Testing marks both with ✘), and crashes; kept short,
+  # since what follows (the servers stopping) also lands in the tail.
+  grep -E "✘|Fatal error|Crash:|error: Exited" "$phase_output" | grep -v "✘ Test run with" | cut -c1-400 | head -20
+  exit "$status"
+}
 if [ $# -gt 0 ]; then
   log "testing: $*"
   swift test --skip-build "$@"
@@ -35,12 +54,12 @@ fi
 # their load alone made the timing-bounded tests of other suites (deadlines, leases, pools) fail.
 heavy='^(InvoicesTests\.InvoicesPipelineTests|PlatformTests\.(S3|BlobStoreContract)|MailTests\.|DocumentChecksTests\.)'
 log "testing (every suite but FaultTests and the heavy ones, in parallel)"
-swift test --skip-build --skip '^FaultTests\.' --skip "$heavy"
+run_phase "the parallel phase" --skip '^FaultTests\.' --skip "$heavy"
 stop_services
 log "testing the heavy suites (invoice pipeline, blob stores, mail, file checks)"
-swift test --skip-build --filter "$heavy"
+run_phase "the heavy suites" --filter "$heavy"
 stop_services
 # FaultTests stop and restart the servers every other suite talks to, so they run alone, one
 # test at a time.
 log "testing FaultTests (restarts PostgreSQL, Redis and RabbitMQ under load; broker alarms)"
-swift test --skip-build --no-parallel --filter '^FaultTests\.'
+run_phase "FaultTests" --no-parallel --filter '^FaultTests\.'

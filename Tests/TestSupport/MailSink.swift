@@ -27,11 +27,13 @@ public final class MailSink: @unchecked Sendable {
         process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         var arguments = ["python3", TestServers.root.appendingPathComponent("scripts/mail_sink.py").path,
-                         "--port", "0", "--folder", folder.path]
+                         "--port", "0", "--folder", folder.path, "--exit-with-parent"]
         if let tls { arguments += ["--tls-cert", tls.certificate, "--tls-key", tls.key] }
         process.arguments = arguments
         let output = Pipe()
         process.standardOutput = output
+        // Not the test runner's: a sink holding that open keeps `swift test` waiting for it.
+        process.standardError = FileHandle.nullDevice
         try process.run()
         // The first line names the port: "listening on 127.0.0.1:PORT, mail in ...".
         var line: [UInt8] = []
@@ -114,6 +116,8 @@ public struct ParsedMail: Decodable, Sendable {
         process.arguments = ["python3", "-c", script, file.path]
         let output = Pipe()
         process.standardOutput = output
+        // Not the test runner's: a sink holding that open keeps `swift test` waiting for it.
+        process.standardError = FileHandle.nullDevice
         try process.run()
         let data = output.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()

@@ -38,6 +38,11 @@ public final class ServiceProcess: @unchecked Sendable {
         // The local set-up: development secrets allowed (a test that checks the deployment
         // rules sets it to something else).
         environment["SWITCHYARD_ENV"] = environment["SWITCHYARD_ENV"] ?? "development"
+        // Not the local run's feed provider (a `make run` beside the tests, or a PROVIDER_URL in
+        // the shell): a suite's processing would poll it and store its plans in the test
+        // database. Suites that test the feed name their own provider.
+        environment["PROVIDER_URL"] = "http://127.0.0.1:9/no-provider-for-this-suite"
+        environment["PROVIDER_POLL_SECONDS"] = "86400"
         environment.merge(extra) { $1 }
         self.environment = environment
         process = Process()
