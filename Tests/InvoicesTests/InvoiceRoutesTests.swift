@@ -23,7 +23,7 @@ struct InvoiceRoutesTests {
     let publisher = InMemoryPublisher()
     let blobs = MemoryBlobStore()
 
-    func app(maxBytes: Int = 1024 * 1024) async throws -> some ApplicationProtocol {
+    func app(maxBytes: Int = 1024 * 1024, authenticator: CallerAuthenticator? = nil) async throws -> some ApplicationProtocol {
         try await Migrator.all().migrate(Self.database, logger: Logger(label: "test.invoices.routes"))
         let environment = EnvironmentReader(["INVOICE_MAX_BYTES": String(maxBytes)])
         let ingest = InvoicesIngest(configuration: try InvoicesConfiguration(environment: environment), database: Self.database,
@@ -32,7 +32,8 @@ struct InvoiceRoutesTests {
         let router = Router(context: APIRequestContext.self)
         router.add(middleware: RequestIDMiddleware())
         router.add(middleware: ErrorEnvelopeMiddleware())
-        router.add(middleware: AuthenticationMiddleware(authenticator: try await CallerAuthenticator(mode: .dev, secret: nil)))
+        let devAuthenticator = try await CallerAuthenticator(mode: .dev, secret: nil)
+        router.add(middleware: AuthenticationMiddleware(authenticator: authenticator ?? devAuthenticator))
         ingest.addRoutes(to: router)
         return Application(router: router)
     }
@@ -182,6 +183,46 @@ struct InvoiceRoutesTests {
             if let authorization { headers[.authorization] = authorization }
             try await client.execute(uri: path, method: .init(method)!, headers: headers, body: InvoiceFixtures.json()) { response in
                 #expect(response.status.code == status, "\(method) \(path) as \(authorization ?? "nobody"): \(String(buffer: response.body))")
+            }
+        }
+        #expect(publisher.sent.isEmpty)
+    }
+
+    /// The same matrix in `AUTH_MODE=jwt` (what the Kubernetes manifests run): each role's
+    /// token reaches only its own routes; a token of another secret, an expired one, or the dev
+    /// header is a 401.
+    @Test func theRoutesKnowTheirRolesUnderJWT() async throws {
+        let secret = String(repeating: "s", count: 48)
+        let authenticator = try await CallerAuthenticator(mode: .jwt, secret: secret)
+        let stranger = try await CallerAuthenticator(mode: .jwt, secret: String(repeating: "t", count: 48))
+        func token(_ subject: String, lifetime: TimeInterval = 300, by issuer: CallerAuthenticator? = nil) async throws -> String {
+            "Bearer " + (try await (issuer ?? authenticator).mint(for: try #require(Principal(subject: subject)), lifetime: lifetime))
+        }
+        let (sender, consumer) = Self.freshIDs()
+        let unknown = "/api/consumer/invoices/00000000-0000-0000-0000-000000000000"
+        let cases: [(path: String, method: String, authorization: String, status: Int)] = [
+            ("/api/sender/invoices", "GET", try await token("sender:\(sender)"), 200),
+            ("/api/sender/invoices", "GET", try await token("consumer:\(consumer)"), 403),
+            ("/api/sender/invoices", "GET", try await token("operator:ops"), 403),
+            ("/api/sender/invoices", "GET", try await token("sender:\(sender)", by: stranger), 401),
+            ("/api/sender/invoices", "GET", try await token("sender:\(sender)", lifetime: -60), 401),
+            ("/api/sender/invoices", "GET", "sender \(sender)", 401),
+            ("/api/consumer/invoices", "GET", try await token("consumer:\(consumer)"), 200),
+            ("/api/consumer/invoices", "GET", try await token("sender:\(sender)"), 403),
+            (unknown, "GET", try await token("consumer:\(consumer)"), 404),
+            (unknown + "/pay", "POST", try await token("sender:\(sender)"), 403),
+            (unknown + "/file", "GET", try await token("consumer:\(consumer)"), 404),
+            ("/api/sender/invoices", "POST", try await token("consumer:\(consumer)"), 403),
+        ]
+        try await app(authenticator: authenticator).test(.router) { client in
+            for check in cases {
+                var headers = Self.jsonType
+                headers[.authorization] = check.authorization
+                try await client.execute(uri: check.path, method: .init(check.method)!, headers: headers,
+                                         body: InvoiceFixtures.json(receiver: consumer)) { response in
+                    #expect(response.status.code == check.status,
+                            "\(check.method) \(check.path) as \(check.authorization.prefix(20)): \(String(buffer: response.body))")
+                }
             }
         }
         #expect(publisher.sent.isEmpty)
