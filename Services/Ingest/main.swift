@@ -3,7 +3,8 @@
 //
 //   client --HTTP--> ingest --confirmed publish--> RabbitMQ --> storage / processing / notification
 //                      |--> Redis (rate limits, duplicate windows, response caches)
-//                      '--> PostgreSQL (reads)
+//                      |--> blob store (uploaded files, streamed in and out)
+//                      '--> PostgreSQL (reads; an invoice's payment)
 //
 // Each workload adds its routes (and what runs beside them) in `parts(for: .ingest, ...)`.
 import Hummingbird

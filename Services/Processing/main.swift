@@ -3,6 +3,8 @@
 //   RabbitMQ [sms.process] --> processing (encoding, segments) --> PostgreSQL
 //                                  '--confirmed publish--> RabbitMQ [sms.notify]
 //   events provider (XML, polled by the lease holder) --> processing --batches--> RabbitMQ [events.store]
+//   RabbitMQ [invoices.check] --> processing (the file from the blob store, checked by qpdf / libspng)
+//                                    --> PostgreSQL, then RabbitMQ [invoices.email]
 //
 // Each workload says what it runs here (`parts(for: .processing, ...)` in its *Workload.swift).
 import Platform
