@@ -160,7 +160,7 @@ let package = Package(
             .product(name: "HTTPTypes", package: "swift-http-types"),
         ], path: "Tests/SMSTests"),
         .testTarget(name: "InvoicesTests", dependencies: [
-            "Invoices", "Platform", "Workloads", "Postgres", "Redis", "TestSupport",
+            "Invoices", "Platform", "AMQP", "Workloads", "Postgres", "Redis", "TestSupport",
             .product(name: "HummingbirdTesting", package: "hummingbird"),
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "NIOCore", package: "swift-nio"),

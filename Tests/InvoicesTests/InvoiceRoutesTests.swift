@@ -1,3 +1,4 @@
+import AMQP
 import Crypto
 import Foundation
 import Hummingbird
@@ -105,6 +106,23 @@ struct InvoiceRoutesTests {
         }
         #expect(publisher.sent.isEmpty)
         #expect(blobs.keys.isEmpty)
+    }
+
+    /// The broker refuses the hand-off: 503 with Retry-After. A publish that surely queued
+    /// nothing (never sent, nacked) leaves no file behind; one that may have reached the broker
+    /// (sent, its confirm never seen) keeps it, since a row may yet need it.
+    @Test(arguments: [(AMQPError.Kind.connection, false), (.rejected, false), (.timeout, true)])
+    func anUploadTheBrokerDidNotTakeIsA503AndKeepsTheFileOnlyIfItMayHaveArrived(failure: AMQPError.Kind, keepsFile: Bool) async throws {
+        publisher.fail(with: AMQPError(failure, "the broker, in this test"))
+        try await app().test(.router) { client in
+            try await client.execute(uri: "/api/sender/invoices", method: .post, headers: Self.headers("sender 7"),
+                                     body: InvoiceFixtures.json()) { response in
+                #expect(response.status == .serviceUnavailable, "\(String(buffer: response.body))")
+                #expect(response.headers[.retryAfter] != nil)
+            }
+        }
+        #expect(publisher.sent.isEmpty)
+        #expect(blobs.keys.isEmpty == !keepsFile, "\(failure): \(blobs.keys)")
     }
 
     @Test func anUploadOverTheLimitIsA413FromItsDeclaredLengthOrWhileReading() async throws {

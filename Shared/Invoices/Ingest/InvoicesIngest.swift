@@ -83,16 +83,35 @@ public struct InvoicesIngest: WorkloadRoutes {
                                       callbackURL: received.fields.callbackURL)
         // Readable at once by id, before storage has written the row (storage deletes it then).
         let copy = [UInt8](try JSONEnvelope.encoder.encode(invoice))
-        try await redis.send("SET", Self.receivedCopyKey(id), copy, "EX", Self.receivedCopySeconds)
+        do {
+            try await redis.send("SET", Self.receivedCopyKey(id), copy, "EX", Self.receivedCopySeconds)
+        } catch {
+            // Nothing was handed on: the file has no row to come and goes now.
+            await deleteUnqueued(key)
+            throw error
+        }
         do {
             try await bus.send(InvoicesQueues.store.envelope(message, id: id, requestID: requestID), to: InvoicesQueues.store)
         } catch {
-            // Not queued (or not known to be): the client is told to try again. The blob stays:
-            // a publish that timed out may still arrive, and its row needs the file.
+            // Not queued, or not known to be: the client is told to try again. A publish that
+            // may have reached the broker (sent, its confirm never seen) keeps the blob, since
+            // its row would need the file; one that surely did not deletes it.
             _ = try? await redis.send("DEL", Self.receivedCopyKey(id))
+            if !MessageBus.mayHaveQueued(afterFailure: error) { await deleteUnqueued(key) }
             throw error
         }
         return JSONEnvelope.response(bytes: JSONEnvelope.wrap(encoded: copy), status: .created)
+    }
+
+    /// Best effort: a blob this request stored but surely handed to no one. One that stays (the
+    /// store down as well) is an unreferenced file, never a row without its file.
+    func deleteUnqueued(_ key: BlobKey) async {
+        do {
+            try await blobs.delete(key)
+        } catch {
+            logger.warning("an uploaded file no invoice will reference could not be deleted",
+                           metadata: ["key": "\(key.value)", "error": "\(error)"])
+        }
     }
 
     /// Now, to the millisecond the API shows: the copy and the row then say the same.

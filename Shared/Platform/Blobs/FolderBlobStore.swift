@@ -34,23 +34,54 @@ public struct FolderBlobStore: BlobStore {
     public func write<Chunks: AsyncSequence>(_ key: BlobKey, from chunks: Chunks, limit: Int) async throws -> StoredBlob
         where Chunks.Element == ByteBuffer {
         let target = file(of: key)
-        let upload = try await threads.runIfActive { try FolderUpload(target: target) }
+        var meter = BlobWriteMeter(limit: limit)
+        // Chunks are gathered and handed to the pool together, up to `writeBatchBytes` at a
+        // time: a body arrives in pieces of a few KiB, and one hop per piece cost an upload of
+        // 100 KiB a dozen thread hand-offs. A small blob is one hop: create, write, fsync,
+        // rename. Memory stays bounded by the batch.
+        var batch: [ByteBuffer] = []
+        var batchBytes = 0
+        var upload: FolderUpload?
         do {
-            var meter = BlobWriteMeter(limit: limit)
             for try await chunk in chunks {
                 // A cancelled write stops here even when its source does not notice.
                 try Task.checkCancellation()
                 try meter.add(chunk)
-                try await threads.runIfActive { try upload.append(chunk) }
+                batch.append(chunk)
+                batchBytes += chunk.readableBytes
+                if batchBytes >= Self.writeBatchBytes {
+                    upload = try await threads.runIfActive { [upload, batch] in try Self.appending(batch, to: upload, target: target) }
+                    batch.removeAll(keepingCapacity: true)
+                    batchBytes = 0
+                }
             }
             try Task.checkCancellation()
-            try await threads.runIfActive { try upload.publish() }
+            try await threads.runIfActive { [upload, batch] in
+                let finished = try Self.appending(batch, to: upload, target: target)
+                do { try finished.publish() } catch { finished.abandon(); throw error }
+            }
             return meter.finish(key)
         } catch {
             // Runs even for a cancelled task: the pool does not look at cancellation.
-            try? await threads.runIfActive { upload.abandon() }
+            if let upload { try? await threads.runIfActive { upload.abandon() } }
             throw error
         }
+    }
+
+    /// How many bytes a write gathers before it hands them to the pool.
+    static let writeBatchBytes = 256 * 1024
+
+    /// The upload (created with the first batch) with `batch` written to it; on a failure the
+    /// temporary file is gone.
+    private static func appending(_ batch: [ByteBuffer], to upload: FolderUpload?, target: URL) throws -> FolderUpload {
+        let current = try upload ?? FolderUpload(target: target)
+        do {
+            for chunk in batch { try current.append(chunk) }
+        } catch {
+            current.abandon()
+            throw error
+        }
+        return current
     }
 
     public func read(_ key: BlobKey, range: ClosedRange<Int>?) async throws -> BlobContent {

@@ -20,7 +20,7 @@ public struct SMSProcessingHandler: MessageHandler {
             let analysis = SMSEncoding.analyze(envelope.payload.message)
             return (id: envelope.payload.id, encoding: analysis.encoding, segments: analysis.segments)
         }
-        try await stage.database.withConnection { try SMSRepository.markProcessed(results, on: $0) }
+        _ = try await stage.database.withConnection { try SMSRepository.markProcessed(results, on: $0) }
         await stage.listCache.invalidateAfterCommit(logger: stage.logger)
         let callbacks = batch.filter { $0.payload.callbackURL != nil }
             .map { SMSQueues.notify.envelope(SMSNotice(id: $0.payload.id), id: $0.id, requestID: $0.requestID) }

@@ -24,7 +24,7 @@ public struct SMSStorageHandler: MessageHandler {
     public func handle(_ batch: [MessageEnvelope<AcceptedSMS>]) async throws {
         let messages = batch.map(\.payload)
         let requestIDs = batch.map(\.requestID)
-        try await stage.database.withConnection { try SMSRepository.store(messages, requestIDs: requestIDs, on: $0) }
+        _ = try await stage.database.withConnection { try SMSRepository.store(messages, requestIDs: requestIDs, on: $0) }
         await stage.listCache.invalidateAfterCommit(logger: stage.logger)
         // Reads now find the rows; without this each message would hold Redis memory for the
         // copy's whole TTL, and a duplicate slot left pending by a timed-out publish would
