@@ -6,7 +6,7 @@
 # route; ingest's peak memory during ten concurrent 100 MiB uploads; the download of a 100 MiB
 # file next to reading the same file straight from the blob folder.
 # An ingest of its own that takes 100 MiB files, with a storage and a processing (qpdf checks
-# the files) of their own, all on a blob folder of their own, emptied after each round.
+# the files) of their own, all on a blob folder of their own, removed at the end.
 # (A folder left by an interrupted run is removed first: a few minutes before the next run.)
 blob_folder="$RUN_DIR/bench-blobs"; rm -rf "$blob_folder"; mkdir -p "$blob_folder"
 big="$RUN_DIR/bench-invoice.pdf"
