@@ -73,7 +73,7 @@ public struct InvoicesIngest: WorkloadRoutes {
     /// row never names a missing file.
     func submit(_ request: Request, sender: Int64, requestID: String?) async throws -> Response {
         let id = UUID.random()
-        let key = try BlobKey("invoices/\(id.uuidString.lowercased())")
+        let key = try Self.blobKey(of: id)
         let received = try await upload.receive(request, key: key)
         let invoice = Invoice(id: id, senderID: sender, receiverID: received.fields.receiverID, fileType: received.fileType,
                               size: received.blob.size, sha256: received.blob.sha256, isPayable: received.fields.isPayable,
@@ -101,6 +101,15 @@ public struct InvoicesIngest: WorkloadRoutes {
             throw error
         }
         return JSONEnvelope.response(bytes: JSONEnvelope.wrap(encoded: copy), status: .created)
+    }
+
+    /// `invoices/<first two hex digits>/<id>`: spread over 256 folders, so that concurrent
+    /// uploads to the folder store do not all wait on one folder's lock to create and rename
+    /// their files, and no folder grows to millions of entries. (The row keeps the key it was
+    /// given: blobs stored under the flat `invoices/<id>` of before stay where they are.)
+    static func blobKey(of id: UUID) throws -> BlobKey {
+        let text = id.uuidString.lowercased()
+        return try BlobKey("invoices/\(text.prefix(2))/\(text)")
     }
 
     /// Best effort: a blob this request stored but surely handed to no one. One that stays (the
