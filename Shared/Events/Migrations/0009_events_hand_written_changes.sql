@@ -13,12 +13,7 @@ DROP TRIGGER events_record_change ON events;
 CREATE TRIGGER events_record_change BEFORE INSERT OR UPDATE ON events
     FOR EACH ROW EXECUTE FUNCTION events_record_change();
 
-CREATE OR REPLACE FUNCTION events_record_row_removal() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    UPDATE events_removals SET generation = generation + 1;
-    RETURN NULL;
-END
-$$;
+-- 0008's function, here for each such row (an AFTER trigger's return value is ignored).
 CREATE TRIGGER events_record_row_removal AFTER UPDATE ON events
     FOR EACH ROW WHEN (OLD.ever_online AND (NOT NEW.ever_online OR OLD.id <> NEW.id))
-    EXECUTE FUNCTION events_record_row_removal();
+    EXECUTE FUNCTION events_record_removal();
