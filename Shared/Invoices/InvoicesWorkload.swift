@@ -40,8 +40,7 @@ public struct InvoicesWorkload: Workload {
                                                            concurrency: 2)])
         case .notification:
             let environment = runtime.configuration.environment
-            let callbacks = InvoicePaidCallbackHandler(database: runtime.database, signer: try HMACSigner.webhooks(environment: environment),
-                                                       poster: try OutboundPoster(environment: environment))
+            let callbacks = InvoicePaidCallbackHandler(database: runtime.database, webhook: try SignedWebhook(environment: environment))
             let smtp = try SMTPConfiguration(environment: environment)
             let emails = InvoiceEmailHandler(database: runtime.database, mail: SMTPClient(configuration: smtp), from: smtp.from,
                                              logger: runtime.logger)

@@ -40,7 +40,7 @@ struct EventsStorageTests {
             await database.close()
             return result
         } catch {
-            try? await database.execute("DROP SCHEMA \(schema) CASCADE")
+            _ = try? await database.execute("DROP SCHEMA \(schema) CASCADE")
             await database.close()
             throw error
         }
