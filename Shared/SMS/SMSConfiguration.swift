@@ -1,7 +1,7 @@
 import Foundation
 import Platform
 
-/// The SMS workload's settings (API.md's configuration table).
+/// The SMS workload's settings (the README's configuration table).
 public struct SMSConfiguration: Sendable {
     /// At most `rateLimitCount` accepted messages per sender in any sliding `rateLimitWindow`.
     public var rateLimitCount: Int

@@ -94,7 +94,7 @@ struct MediaTests {
         #expect(answer.error["code"] as? String == "payload_too_large")
     }
 
-    /// API.md: larger than the limit is refused without reading the rest of the body. Only the
+    /// The contract: larger than the limit is refused without reading the rest of the body. Only the
     /// request head is sent, declaring a body over the limit, and nothing after it: the 413
     /// must come anyway (a server that read the body first would wait for it until we hang up).
     @Test(arguments: [("image/png", SMSPipeline.mediaMaxBytes + 1),

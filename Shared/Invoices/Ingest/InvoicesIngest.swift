@@ -6,7 +6,7 @@ import Platform
 import Postgres
 import Redis
 
-/// The invoice routes of ingest (API.md "Invoices"): the sender API (upload, list, read) and
+/// The invoice routes of ingest (the contract's "Invoices", openapi.yaml): the sender API (upload, list, read) and
 /// the consumer API (list, read, pay, download). Every route needs its role; an invoice that
 /// is not the caller's is a 404, never a 403, so ids of others' invoices reveal nothing.
 public struct InvoicesIngest: WorkloadRoutes {

@@ -17,7 +17,7 @@ public enum ServiceName: String, Sendable, CaseIterable {
     }
 }
 
-/// What every service reads from its environment (names as in API.md's configuration table).
+/// What every service reads from its environment (names as in the README's configuration table).
 public struct PlatformConfiguration: Sendable {
     public var service: ServiceName
     public var databaseURL: String

@@ -4,7 +4,7 @@ import NIOHTTP1
 /// A webhook as every workload sends one: the JSON body POSTed through ``OutboundPoster`` (the
 /// outbound policy, one deadline, no redirects, the per-origin circuit breaker) with
 /// `X-Switchyard-Timestamp: <unix seconds>` and `X-Switchyard-Signature: sha256=<hex>`, the
-/// HMAC-SHA256 with `WEBHOOK_SECRET` over `<timestamp>.<body>` (API.md), so that a receiver
+/// HMAC-SHA256 with `WEBHOOK_SECRET` over `<timestamp>.<body>` (the contract), so that a receiver
 /// that refuses old timestamps cannot be fed a captured callback again, and
 /// `X-Switchyard-Message-Id` to deduplicate on.
 public struct SignedWebhook: Sendable {

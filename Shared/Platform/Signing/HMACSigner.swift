@@ -22,7 +22,7 @@ public struct HMACSigner: Sendable {
     }
 
     /// A webhook's `X-Switchyard-Signature` value without its `sha256=`: the MAC over
-    /// `<timestamp>.<body>` (API.md), so a captured callback cannot be replayed later.
+    /// `<timestamp>.<body>` (the contract), so a captured callback cannot be replayed later.
     public func webhook(body: [UInt8], timestamp: Int) -> String {
         hex(Array("\(timestamp).".utf8) + body)
     }

@@ -29,7 +29,7 @@ enum MediaKind: String, CaseIterable {
         guard bytes.count >= 8 + 25 + 12, bytes.starts(with: pngSignature),
               bigEndian(bytes, at: 8) == 13, bytes[12..<16].elementsEqual(Array("IHDR".utf8)),
               bigEndian(bytes, at: 16) > 0, bigEndian(bytes, at: 20) > 0 else { return false }
-        // IEND, with anything after it: some writers append data (API.md recognises images by
+        // IEND, with anything after it: some writers append data (the contract recognises images by
         // their leading bytes; the end is checked so that a bare signature is not an image).
         return contains(bytes, pngEnd, from: 33)
     }

@@ -10,7 +10,7 @@ import Postgres
 /// Media attachments: images only, content-addressed by SHA-256, stored once whatever the
 /// number of uploads, and served as immutable.
 ///
-/// Attaching is public (API.md), so what one client can pile up is capped: uploads per client
+/// Attaching is public (the contract), so what one client can pile up is capped: uploads per client
 /// (`SMS_MEDIA_CLIENT_RATE_LIMIT`), and attachments and bytes per message
 /// (`SMS_MEDIA_PER_MESSAGE`, `SMS_MEDIA_BYTES_PER_MESSAGE`; beyond, 409 `media_quota_exceeded`).
 struct SMSMedia: Sendable {
