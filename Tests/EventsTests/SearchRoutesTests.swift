@@ -97,14 +97,14 @@ struct SearchRoutesTests {
             let deadline = ContinuousClock.now + .seconds(5)
             repeat {
                 let keys = try await redis.send("KEYS", "\(apps.cachePrefix):*").array?.compactMap(\.string) ?? []
-                answerKeys = keys.filter { !$0.hasSuffix(":version") }
+                answerKeys = keys.filter { !$0.hasSuffix(":version") && !$0.hasSuffix(":bytes") }
                 if answerKeys.count >= windows.count + 1 { break }
                 try await Task.sleep(for: .milliseconds(100))
             } while ContinuousClock.now < deadline
             try await Task.sleep(for: .milliseconds(300))  // and nothing more arrives after
-            answerKeys = (try await redis.send("KEYS", "\(apps.cachePrefix):*").array?.compactMap(\.string) ?? []).filter { !$0.hasSuffix(":version") }
+            answerKeys = (try await redis.send("KEYS", "\(apps.cachePrefix):*").array?.compactMap(\.string) ?? []).filter { !$0.hasSuffix(":version") && !$0.hasSuffix(":bytes") }
             #expect(answerKeys.count == windows.count + 1, "\(answerKeys.sorted())")
-            _ = try await redis.send(["DEL"] + [apps.cache.versionKey] + answerKeys)
+            _ = try await redis.send(["DEL", apps.cache.versionKey, "\(apps.cachePrefix):bytes"] + answerKeys)
         } catch {
             Issue.record(error)
         }

@@ -113,7 +113,7 @@ public struct EventsSearch: WorkloadRoutes {
                 let entry = try await Self.answer(startsAt: startsAt, endsAt: endsAt, maxEvents: maxEvents, database: database)
                 cache.storeLocally(entry, query: key, version: version)
                 // Shared with the other processes without making this answer wait for Redis.
-                if cache.sharesAnswers { Task { try? await cache.store(entry, query: key, version: version) } }
+                if cache.sharesAnswers { Task { _ = try? await cache.store(entry, query: key, version: version) } }
                 return entry
             }.value
         }

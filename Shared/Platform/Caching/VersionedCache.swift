@@ -11,6 +11,13 @@ public struct VersionedCache: Sendable {
     /// Key prefix, e.g. `sms:list`: entries are `<prefix>:<version>:<query>`.
     let prefix: String
     let ttlSeconds: Int
+    /// The most bytes of answers this cache writes to Redis within one TTL (`<prefix>:bytes`
+    /// counts them): distinct queries each leave an answer there for the TTL, and nothing
+    /// else bounds how many a client asks for. Redis also holds what must never be evicted
+    /// (rate limits, duplicate windows, received copies), so it runs without an eviction
+    /// policy, and this budget is what keeps a cache from filling it. Past it, answers are
+    /// still served and kept in the process's own layer; they are just not shared.
+    let sharedBudgetBytes: Int
     let local: LocalLayer?
     /// Whether answers are also kept in Redis, for the other processes (see `init`).
     public let sharesAnswers: Bool
@@ -20,10 +27,12 @@ public struct VersionedCache: Sendable {
     /// shows within `localFreshness` instead of at once. With a local layer, `sharesAnswers`
     /// false keeps answers in this process only: Redis then holds just the version, and a
     /// local miss costs no Redis round trip and no write.
-    public init(redis: RedisClient, prefix: String, ttlSeconds: Int, localFreshness: Duration? = nil, sharesAnswers: Bool = true) {
+    public init(redis: RedisClient, prefix: String, ttlSeconds: Int, localFreshness: Duration? = nil, sharesAnswers: Bool = true,
+                sharedBudgetBytes: Int = 64 * 1_048_576) {
         self.redis = redis
         self.prefix = prefix
         self.ttlSeconds = ttlSeconds
+        self.sharedBudgetBytes = sharedBudgetBytes
         self.local = localFreshness.map(LocalLayer.init)
         self.sharesAnswers = sharesAnswers || localFreshness == nil
     }
@@ -50,10 +59,26 @@ public struct VersionedCache: Sendable {
         return (parts.first?.string ?? "0", parts.count > 1 ? parts[1].bytes : nil)
     }
 
-    public func store(_ body: [UInt8], query: String, version: String) async throws {
+    static let storeScript = RedisScript("""
+        -- KEYS: the entry, the byte counter; ARGV: the answer, TTL seconds, budget bytes.
+        -- The counter lives one TTL from its first write: it bounds what was written in that
+        -- time, which is what can still be in Redis.
+        local size = string.len(ARGV[1])
+        if tonumber(redis.call('GET', KEYS[2]) or '0') + size > tonumber(ARGV[3]) then return 0 end
+        redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
+        if redis.call('INCRBY', KEYS[2], size) == size then redis.call('EXPIRE', KEYS[2], ARGV[2]) end
+        return 1
+        """)
+
+    /// Keeps the answer in this process's layer and shares it through Redis while the shared
+    /// budget allows; returns whether Redis took it.
+    @discardableResult
+    public func store(_ body: [UInt8], query: String, version: String) async throws -> Bool {
         local?.put(body, query: query, version: version)
-        guard sharesAnswers else { return }
-        try await redis.send("SET", "\(prefix):\(version):\(query)", body, "EX", ttlSeconds)
+        guard sharesAnswers else { return false }
+        let stored = try await redis.evaluate(Self.storeScript, keys: ["\(prefix):\(version):\(query)", "\(prefix):bytes"],
+                                              arguments: [body, ttlSeconds, sharedBudgetBytes])
+        return stored.int == 1
     }
 
     /// Keeps an answer in this process's layer at once (no-op without one); `store` then

@@ -205,7 +205,7 @@ public struct SMSIngest: WorkloadRoutes {
             throw DependencyOutage(dependency: "database", detail: "a list query ran past SMS_LIST_STATEMENT_TIMEOUT: \(error)")
         }
         let bytes = JSONEnvelope.bytes(SMSPage(items: page.items, limit: query.limit, offset: query.offset, total: page.total))
-        try? await cache.store(bytes, query: query.cacheKey, version: version)
+        _ = try? await cache.store(bytes, query: query.cacheKey, version: version)
         return JSONEnvelope.response(bytes: bytes)
     }
 
