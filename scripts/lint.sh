@@ -21,4 +21,19 @@ for broken in Tests/Fixtures/k8s-invalid/*.yaml Tests/Fixtures/k8s-invalid/*/; d
 done
 
 python3 -c 'import yaml; from openapi_spec_validator import validate; validate(yaml.safe_load(open("openapi.yaml")))'
-log "docker-compose.yml, k8s/ (base, overlays) and openapi.yaml are valid"
+
+# The Dockerfile's runtime stage installs every shared library the built executables load (built
+# by `make test` or `make build`; built here when missing). And the check can fail:
+# the same Dockerfile without libspng0 must be refused.
+bin_dir="${SWITCHYARD_BIN_DIR:-$(swift build --show-bin-path)}"
+for executable in ingest storage processing notification switchyard; do
+  [ -x "$bin_dir/$executable" ] || { log "building the executables for the library check"; swift build; break; }
+done
+python3 scripts/check_dockerfile_libraries.py "$bin_dir"
+broken_dockerfile="$(mktemp)"
+trap 'rm -f "$broken_dockerfile"' EXIT
+sed 's/ libspng0 / /' Dockerfile > "$broken_dockerfile"
+if python3 scripts/check_dockerfile_libraries.py --dockerfile "$broken_dockerfile" "$bin_dir" >/dev/null 2>&1; then
+  die "check_dockerfile_libraries.py accepted a Dockerfile without libspng0"
+fi
+log "docker-compose.yml, k8s/ (base, overlays), openapi.yaml and the Dockerfile's libraries are valid"
