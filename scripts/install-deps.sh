@@ -31,6 +31,12 @@ if ! python3 -c 'import check_jsonschema, kubernetes_validate, openapi_spec_vali
   python3 -m pip install -q 'check-jsonschema==0.39.0' 'kubernetes-validate==1.37.0' 'openapi-spec-validator==0.9.0' pyyaml \
     >/dev/null 2>&1 || die "pip install of the schema validators failed: 'make lint' needs them"
 fi
+# schemathesis, which checks the running API against openapi.yaml (scripts/schemathesis.sh, run
+# by `make test`); pinned, since its checks and defaults change between versions.
+if ! python3 -c 'import schemathesis' 2>/dev/null; then
+  log "installing schemathesis from PyPI"
+  python3 -m pip install -q 'schemathesis==4.32.5' >/dev/null 2>&1 || die "pip install schemathesis failed: make test needs it"
+fi
 # moto's server mode: the S3 API server the S3 blob driver is tested against (servers.sh).
 if ! python3 -c 'import moto.server, flask, flask_cors' 2>/dev/null; then
   log "installing moto[server] from PyPI"
