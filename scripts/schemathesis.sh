@@ -55,15 +55,34 @@ for _ in $(seq 300); do
 done
 curl -fsS -o /dev/null "http://127.0.0.1:$port/health/ready" || { cat "$work/ingest.log"; die "ingest never became ready"; }
 
+# Python 3.11 before 3.11.8 can raise a spurious "SystemError: AST constructor recursion depth
+# mismatch" while hypothesis parses source to describe a strategy (CPython issue 106905): that
+# pass reports a Runtime Error that says nothing about the API. Such a pass, with no failure of
+# the API in it, runs once more; any other error or failure stands.
 run_pass() {
+  local output="$work/pass.log" status
+  set +e
+  run_schemathesis "$@" 2>&1 | tee "$output"
+  status=${PIPESTATUS[0]}
+  set -e
+  if [ "$status" -ne 0 ] && grep -q "AST constructor recursion depth mismatch" "$output" &&
+     ! grep -q "^=* FAILURES =*$" "$output"; then
+    log "schemathesis hit CPython issue 106905 (not a finding); running that pass again"
+    run_schemathesis "$@"
+    return
+  fi
+  return "$status"
+}
+run_schemathesis() {
   local who=$1
   shift
   log "schemathesis as '$who'"
-  schemathesis run "http://127.0.0.1:$port/openapi.yaml" --url "http://127.0.0.1:$port" \
+  # From the temporary folder: schemathesis keeps a cache (.schemathesis/) in its working directory.
+  (cd "$work" && schemathesis run "http://127.0.0.1:$port/openapi.yaml" --url "http://127.0.0.1:$port" \
     -H "Authorization: $who" \
     --checks not_a_server_error,status_code_conformance,content_type_conformance,response_headers_conformance,response_schema_conformance \
     --max-examples "${SCHEMATHESIS_MAX_EXAMPLES:-100}" --generation-deterministic \
-    --request-timeout 20 --workers 2 --no-color "$@"
+    --request-timeout 20 --workers 2 --no-color "$@")
 }
 status=0
 run_pass "sender 1" --include-path-regex '^/api/sender/' || status=1
