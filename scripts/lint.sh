@@ -12,6 +12,7 @@ check-jsonschema --builtin-schema vendor.compose-spec docker-compose.yml
 # Kubernetes: the base and each overlay rendered as `kustomize build` would (scripts/render_kustomize.py),
 # every object checked, Kubernetes' kinds strictly, the operators' kinds against their CRD schemas;
 # an object of a kind with no schema fails (scripts/validate_k8s.py).
+python3 scripts/test_render_kustomize.py 2>&1 | tail -1
 python3 scripts/validate_k8s.py k8s/base k8s/overlays/local k8s/overlays/production
 # ... and the validation can fail: each broken manifest kept for the purpose must be refused.
 for broken in Tests/Fixtures/k8s-invalid/*.yaml Tests/Fixtures/k8s-invalid/*/; do
