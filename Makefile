@@ -16,7 +16,7 @@ bench: ## Benchmarks: the wrappers against the C libraries and the servers' own 
 build: ## Build everything in debug mode
 	swift build
 
-lint: ## Validate docker-compose.yml and k8s/ against their schemas
+lint: ## Validate docker-compose.yml, k8s/ (rendered overlays), openapi.yaml, the Dockerfile's libraries
 	@bash scripts/lint.sh
 
 servers: ## Start only PostgreSQL, Redis and RabbitMQ (reused when already running)

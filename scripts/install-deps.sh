@@ -25,10 +25,17 @@ if ! python3 -c 'import aiosmtpd' 2>/dev/null; then
   log "installing aiosmtpd from PyPI"
   python3 -m pip install -q aiosmtpd >/dev/null 2>&1 || die "pip install aiosmtpd failed: the SMTP sink needs it"
 fi
-# Schema validators for docker-compose.yml and k8s/ (used by `make lint`).
-if ! python3 -c 'import check_jsonschema, kubernetes_validate' 2>/dev/null; then
-  log "installing check-jsonschema and kubernetes-validate from PyPI"
-  python3 -m pip install -q check-jsonschema kubernetes-validate >/dev/null 2>&1 || log "pip install failed: 'make lint' will not run"
+# Schema validators for docker-compose.yml, k8s/ and openapi.yaml (used by `make lint`, so CI).
+if ! python3 -c 'import check_jsonschema, kubernetes_validate, openapi_spec_validator, yaml' 2>/dev/null; then
+  log "installing check-jsonschema, kubernetes-validate and openapi-spec-validator from PyPI"
+  python3 -m pip install -q 'check-jsonschema==0.39.0' 'kubernetes-validate==1.37.0' 'openapi-spec-validator==0.9.0' pyyaml \
+    >/dev/null 2>&1 || die "pip install of the schema validators failed: 'make lint' needs them"
+fi
+# schemathesis, which checks the running API against openapi.yaml (scripts/schemathesis.sh, run
+# by `make test`); pinned, since its checks and defaults change between versions.
+if ! python3 -c 'import schemathesis' 2>/dev/null; then
+  log "installing schemathesis from PyPI"
+  python3 -m pip install -q 'schemathesis==4.32.5' >/dev/null 2>&1 || die "pip install schemathesis failed: make test needs it"
 fi
 # moto's server mode: the S3 API server the S3 blob driver is tested against (servers.sh).
 if ! python3 -c 'import moto.server, flask, flask_cors' 2>/dev/null; then

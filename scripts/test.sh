@@ -63,3 +63,8 @@ stop_services
 # test at a time.
 log "testing FaultTests (restarts PostgreSQL, Redis and RabbitMQ under load; broker alarms)"
 run_phase "FaultTests" --no-parallel --filter '^FaultTests\.'
+stop_services
+# The HTTP API against its contract: schemathesis generates requests for every operation of the
+# openapi.yaml ingest serves and fails on a 5xx or a response the contract does not describe.
+log "testing the API against openapi.yaml (schemathesis)"
+bash scripts/schemathesis.sh
