@@ -19,17 +19,26 @@ actor SMSPipeline {
     nonisolated let base = "http://127.0.0.1:\(SMSPipeline.firstPort)"
     nonisolated let database = PostgresPool(url: TestServers.databaseURL, size: 2)
 
+    /// The tests' receivers listen on loopback, which the outbound policy refuses unless allowed.
+    static let environment = ["WEBHOOK_SECRET": webhookSecret, "MEDIA_MAX_BYTES": String(mediaMaxBytes),
+                              "SMS_MEDIA_BYTES_PER_MESSAGE": String(mediaBytesPerMessage),
+                              "OUTBOUND_ALLOW_CIDRS": "127.0.0.1/32", "WEBHOOK_TIMEOUT": webhookTimeout,
+                              "WEBHOOK_CIRCUIT_FAILURES": "2", "WEBHOOK_CIRCUIT_COOLDOWN": "60s"]
+
     func start() async throws {
         guard services.isEmpty else { return }
-        // The tests' receivers listen on loopback, which the outbound policy refuses unless allowed.
-        let environment = ["WEBHOOK_SECRET": Self.webhookSecret, "MEDIA_MAX_BYTES": String(Self.mediaMaxBytes),
-                           "SMS_MEDIA_BYTES_PER_MESSAGE": String(Self.mediaBytesPerMessage),
-                           "OUTBOUND_ALLOW_CIDRS": "127.0.0.1/32", "WEBHOOK_TIMEOUT": Self.webhookTimeout,
-                           "WEBHOOK_CIRCUIT_FAILURES": "2", "WEBHOOK_CIRCUIT_COOLDOWN": "60s"]
         for (index, name) in ["ingest", "storage", "processing", "notification"].enumerated() {
-            services[name] = try ServiceProcess(name, port: Self.firstPort + index, environment: environment)
+            services[name] = try ServiceProcess(name, port: Self.firstPort + index, environment: Self.environment)
         }
         for service in services.values { try await service.waitUntilReady() }
+    }
+
+    /// Another replica of a worker, as Kubernetes scales one out: same settings, its own port
+    /// (`firstPort + 4` and up), a competing consumer of the same queues. The caller stops it.
+    func startReplica(of name: String, portOffset: Int) async throws -> ServiceProcess {
+        let replica = try ServiceProcess(name, port: Self.firstPort + 4 + portOffset, environment: Self.environment)
+        try await replica.waitUntilReady()
+        return replica
     }
 
     func service(_ name: String) -> ServiceProcess { services[name]! }
