@@ -4,6 +4,7 @@ import Foundation
 import NIOCore
 import NIOFileSystem
 import NIOHTTP1
+import Platform
 
 /// Downloads the provider's document to a temporary file (never into memory), with a timeout,
 /// retries with exponential backoff and jitter, and `If-None-Match` when the provider gave an
@@ -96,7 +97,7 @@ struct FeedFetcher: Sendable {
             try? FileManager.default.removeItem(at: file)
             throw error
         }
-        let digest = hasher.finalize().map { String(format: "%02x", $0) }.joined()
+        let digest = SHA256Hex.hex(hasher.finalize())
         return .document(file, etag: response.headers.first(name: "ETag"), sha256: digest)
     }
 }
