@@ -1,5 +1,5 @@
 # Switchyard. Two commands do all set-up on a fresh machine: `make run` and `make test`.
-.PHONY: run test bench build lint servers stop clean-run help
+.PHONY: run test bench chaos build lint servers stop clean-run help
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -12,6 +12,9 @@ test: ## Install what is missing, start the servers, run the whole test suite ag
 
 bench: ## Benchmarks: the wrappers against the C libraries and the servers' own tools, same run
 	@bash scripts/bench.sh
+
+chaos: ## Kill workers, restart the servers, break the feed under load; print what was lost (nothing)
+	@bash scripts/chaos.sh
 
 build: ## Build everything in debug mode
 	swift build
