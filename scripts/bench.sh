@@ -13,7 +13,7 @@ BENCH="$(swift build -c release --show-bin-path)/switchyard-bench"
 gcc -O2 -o "$RUN_DIR/amqp_publish_loop" Benchmarks/c/amqp_publish_loop.c $(pkg-config --cflags --libs librabbitmq)
 
 MESSAGES="${BENCH_MESSAGES:-20000}"
-# BENCH_ONLY=invoices (or a comma-separated list of clients, sms, events, invoices) runs only
+# BENCH_ONLY=invoices (or a comma-separated list of clients, sms, events, invoices, scaleout) runs only
 # those sections; the table then holds only their rows. Default: all of them.
 wanted() { [ -z "${BENCH_ONLY:-}" ] || [[ ",$BENCH_ONLY," == *",$1,"* ]]; }
 REQUESTS="${BENCH_REQUESTS:-100000}"
@@ -103,7 +103,7 @@ log "the sustained pipeline run"
 start storage 18681; storage_pid=$!; start processing 18682; sms_processing_pid=$!; start notification 18683
 wait_ready 18681; wait_ready 18682
 while [ "$(curl -s -H 'Accept: application/json' http://127.0.0.1:18680/metrics | python3 -c 'import sys,json; print(json.load(sys.stdin)["data"]["current_queue_size"])')" != 0 ]; do sleep 1; done
-read -r count accepted_rate processed_rate p50 p99 deepest < <("$BENCH" sms-pipeline --seconds "${BENCH_PIPELINE_SECONDS:-60}" --concurrency 16)
+read -r count accepted_rate processed_rate p50 p99 deepest _ < <("$BENCH" sms-pipeline --seconds "${BENCH_PIPELINE_SECONDS:-60}" --concurrency 16)
 pipeline_note="$count messages in ${BENCH_PIPELINE_SECONDS:-60}s: accepted $accepted_rate/s, processed $processed_rate/s, received->processed p50 ${p50} ms, p99 ${p99} ms, deepest queue $deepest"
 fi
 
@@ -151,6 +151,8 @@ source Benchmarks/search_history.sh
 fi
 # Invoices: multipart uploads, memory under ten 100 MiB uploads, a 100 MiB download.
 if wanted invoices; then source Benchmarks/invoices.sh; fi
+# Scale-out: the SMS pipeline with one and with two replicas of each worker.
+if wanted scaleout; then source Benchmarks/scale_out.sh; fi
 
 printf '\n%-76s %12s %12s %7s\n' "benchmark" "switchyard" "baseline" "ratio"
 printf '%s\n' "${rows[@]}"
@@ -163,3 +165,4 @@ echo
 [ -z "${same_note:-}" ] || printf 'Events feed, the same document every second: %s\n' "$same_note"
 [ -z "${search_notes[*]:-}" ] || printf '/search, distinct windows, %s\n' "${search_notes[@]}"
 [ -z "${invoice_notes[*]:-}" ] || printf 'Invoices: %s\n' "${invoice_notes[@]}"
+[ -z "${scale_out_note:-}" ] || printf 'Scale-out: %s\n' "$scale_out_note"

@@ -7,13 +7,20 @@ import Postgres
 /// Sustained SMS pipeline throughput: submits for a fixed time from concurrent clients (each
 /// waits for its 202 before the next), then waits until every accepted message is processed.
 /// Prints accepted/s, processed/s over the whole span, the p50/p99 of received_at ->
-/// processed_at, and the deepest the storage queue got (sampled through ingest's metrics).
+/// processed_at, the deepest the storage queue got (sampled through ingest's metrics), and the
+/// drain rate: messages over the span from the first `stored_at` to the last `processed_at`.
+///
+/// With `--submitted-marker`, the file is created once submitting ends: a caller that starts
+/// the workers only then measures how fast they drain a backlog (the drain rate), which is
+/// what adding replicas can change even where ingest, not the workers, limits the steady rate.
 struct SMSPipeline: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "sms-pipeline")
     @Option var ingest = "http://127.0.0.1:18680"
     @Option var databaseURL = "postgres://switchyard@127.0.0.1:5432/switchyard_bench"
     @Option var seconds = 60
     @Option var concurrency = 16
+    @Option(help: "A file to create when submitting ends (the caller then starts the workers)")
+    var submittedMarker: String?
 
     func run() async throws {
         let started = ContinuousClock.now
@@ -48,6 +55,7 @@ struct SMSPipeline: AsyncParsableCommand {
         }
         let submitSeconds = (ContinuousClock.now - started).seconds
         let deepest = await sampler.value
+        if let submittedMarker { FileManager.default.createFile(atPath: submittedMarker, contents: nil) }
         let database = PostgresPool(url: databaseURL, size: 1)
         var processed = 0
         while processed < ids.count {
@@ -57,13 +65,16 @@ struct SMSPipeline: AsyncParsableCommand {
         }
         let row = try await database.query("""
             SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY ms) AS p50, percentile_cont(0.99) WITHIN GROUP (ORDER BY ms) AS p99,
-                   extract(epoch FROM max(processed_at) - min(received_at)) AS span
-            FROM (SELECT extract(epoch FROM processed_at - received_at) * 1000 AS ms, processed_at, received_at
+                   extract(epoch FROM max(processed_at) - min(received_at)) AS span,
+                   extract(epoch FROM max(processed_at) - min(stored_at)) AS drain
+            FROM (SELECT extract(epoch FROM processed_at - received_at) * 1000 AS ms, processed_at, received_at, stored_at
                   FROM sms_messages WHERE id = ANY($1::uuid[])) t
             """, [ids])[0]
         let span = try row.decode("span", as: Double.self)
-        print(String(format: "%d %.0f %.0f %.1f %.1f %d", ids.count, Double(ids.count) / submitSeconds, Double(ids.count) / span,
-                     try row.decode("p50", as: Double.self), try row.decode("p99", as: Double.self), deepest))
+        let drain = try row.decode("drain", as: Double.self)
+        print(String(format: "%d %.0f %.0f %.1f %.1f %d %.0f", ids.count, Double(ids.count) / submitSeconds, Double(ids.count) / span,
+                     try row.decode("p50", as: Double.self), try row.decode("p99", as: Double.self), deepest,
+                     Double(ids.count) / max(drain, 0.001)))
         await database.close()
     }
 
