@@ -22,11 +22,15 @@ struct SMSRoutesTests {
 
     let publisher = InMemoryPublisher()
 
-    func app() async throws -> some ApplicationProtocol {
-        try await Migrator.all().migrate(Self.database, logger: Logger(label: "test.sms.routes"))
+    func app() async throws -> some ApplicationProtocol { try await Self.app(publisher: publisher) }
+
+    /// SMS's routes behind the platform's request-id and error-envelope middleware, publishing
+    /// into `publisher`.
+    static func app(publisher: InMemoryPublisher) async throws -> some ApplicationProtocol {
+        try await Migrator.all().migrate(database, logger: Logger(label: "test.sms.routes"))
         let environment = EnvironmentReader(["SMS_RATE_LIMIT": "50/60s", "SMS_CLIENT_RATE_LIMIT": "100000/60s"])
-        let ingest = SMSIngest(configuration: try SMSConfiguration(environment: environment), database: Self.database,
-                               lists: Self.database, databaseURL: TestServers.databaseURL, redis: Self.redis, publisher: publisher,
+        let ingest = SMSIngest(configuration: try SMSConfiguration(environment: environment), database: database,
+                               lists: database, databaseURL: TestServers.databaseURL, redis: redis, publisher: publisher,
                                blobs: FolderBlobStore(root: URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("switchyard-route-tests")),
                                queues: QueueInspector(url: try AMQPURL(TestServers.amqpURL)),
                                clients: try ClientIdentity(environment: environment), outbound: try OutboundPolicy(environment: environment))
