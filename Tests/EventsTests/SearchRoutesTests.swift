@@ -110,4 +110,20 @@ struct SearchRoutesTests {
         }
         await apps.schema.drop()
     }
+
+    /// Bounds that are not dates the contract takes, or a window that ends before it starts:
+    /// 400 in the envelope, on either path, before any query runs (the schema is never made).
+    @Test(arguments: ["starts_at=yesterday", "starts_at=2021-06-30T21:00:00Zjunk", "starts_at=2021-06-31T00:00:00Z",
+                      "starts_at=2021-06-30T25:00:00Z", "ends_at=2021-06-30T21:00:00%2B25:00",
+                      "starts_at=2021-07-01T00:00:00Z&ends_at=2021-06-01T00:00:00Z", "starts_at=" + String(repeating: "9", count: 5_000)])
+    func badBoundsAre400sInTheEnvelope(query: String) async throws {
+        let apps = Apps()
+        for indexed in [true, false] {
+            let answer = try await Self.get(apps.router(indexed: indexed), query)
+            #expect(answer.status == .badRequest, "\(query.prefix(80)): \(answer.body.prefix(200))")
+            let object = (try? JSONSerialization.jsonObject(with: Data(answer.body.utf8))) as? [String: Any]
+            #expect(object?["data"] is NSNull, "\(query.prefix(80))")
+            #expect(((object?["error"] as? [String: Any])?["code"] as? String)?.isEmpty == false)
+        }
+    }
 }
