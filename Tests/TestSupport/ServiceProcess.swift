@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import Foundation
 import NIOCore
 import NIOHTTP1
+import Synchronization
 
 /// A Switchyard executable started by a test as a real process, the way Kubernetes would:
 /// environment in, HTTP out, SIGTERM (or SIGKILL) to stop it.
@@ -57,12 +58,36 @@ public final class ServiceProcess: @unchecked Sendable {
         process.standardError = output
         process.standardOutput = output
         try process.run()
+        Self.running.register(process.processIdentifier)
+    }
+
+    /// Every service a test started, SIGKILLed when the test process exits: suites keep shared
+    /// pipelines for the whole run and never stop them, and a service outliving its run (say,
+    /// an older build of processing) would go on consuming the next run's queues.
+    /// (`scripts/test.sh` also kills them between phases, which covers a test process that crashed.)
+    private static let running = RunningServices()
+
+    private final class RunningServices: Sendable {
+        private let pids = Mutex<Set<pid_t>>([])
+
+        init() {
+            atexit { ServiceProcess.running.killAll() }
+        }
+
+        func register(_ pid: pid_t) { pids.withLock { _ = $0.insert(pid) } }
+        /// Exited and reaped: its pid may be reused by something else.
+        func forget(_ pid: pid_t) { pids.withLock { _ = $0.remove(pid) } }
+
+        func killAll() {
+            for pid in pids.withLock({ $0 }) { kill(pid, SIGKILL) }
+        }
     }
 
     /// SIGKILL: no chance to finish anything, as in a crash.
     public func crash() {
         kill(process.processIdentifier, SIGKILL)
         process.waitUntilExit()
+        Self.running.forget(process.processIdentifier)
     }
 
     public func restart() throws { try launch() }
@@ -76,6 +101,7 @@ public final class ServiceProcess: @unchecked Sendable {
             if ContinuousClock.now - started > .seconds(15) { crash(); break }
             try await Task.sleep(for: .milliseconds(50))
         }
+        Self.running.forget(process.processIdentifier)
         return (process.terminationStatus, ContinuousClock.now - started)
     }
 
