@@ -5,8 +5,8 @@ import Platform
 public enum SMSQueues {
     /// Accepted messages, for storage to persist.
     public static let store = MessageQueue<AcceptedSMS>("sms.store", messageType: "sms.accepted")
-    /// Stored messages, for processing.
-    public static let process = MessageQueue<AcceptedSMS>("sms.process", messageType: "sms.stored")
+    /// Stored messages, for processing: one broker message per storage batch.
+    public static let process = MessageQueue<SMSBatch>("sms.process", messageType: "sms.stored.batch")
     /// Processed messages with a callback URL. Webhooks wait longer between tries: the client's
     /// endpoint may be down for minutes.
     public static let notify = MessageQueue<SMSNotice>("sms.notify", messageType: "sms.processed",

@@ -143,10 +143,16 @@ public enum SMSRepository {
         try connection.query("SELECT content_type FROM media WHERE sha256 = $1", [sha256]).first?.decode("content_type")
     }
 
-    public static func stats(on connection: PostgresConnection) throws -> (processed: Int, averageMilliseconds: Double) {
-        let row = try connection.query("SELECT processed, processing_ms FROM sms_stats WHERE id = 1")[0]
+    /// The running totals, and how many stored messages wait for processing (counted from the
+    /// rows: on `sms.process` a broker message is a whole batch, so its depth is not a count of
+    /// messages; the status index makes this a range scan over the waiting rows only).
+    public static func stats(on connection: PostgresConnection) throws -> (processed: Int, averageMilliseconds: Double, storedWaiting: Int) {
+        let row = try connection.query("""
+            SELECT processed, processing_ms, (SELECT count(*) FROM sms_messages WHERE status = 'stored') AS stored
+            FROM sms_stats WHERE id = 1
+            """)[0]
         let processed = try row.decode("processed", as: Int.self)
         let total = try row.decode("processing_ms", as: Double.self)
-        return (processed, processed == 0 ? 0 : total / Double(processed))
+        return (processed, processed == 0 ? 0 : total / Double(processed), try row.decode("stored", as: Int.self))
     }
 }

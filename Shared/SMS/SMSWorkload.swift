@@ -5,7 +5,7 @@ import Platform
 ///
 ///     ingest        POST /messages: validate, rate limit and duplicate window (Redis), confirmed
 ///                   publish to sms.store, 202; GET /messages, /messages/:id, media, JSON metrics
-///     storage       sms.store -> batched INSERT -> sms.process
+///     storage       sms.store -> batched INSERT -> sms.process (one message per batch)
 ///     processing    sms.process -> encoding and segments -> sms.notify (messages with a callback)
 ///     notification  sms.notify -> signed webhook POST to the callback URL (outbound policy,
 ///                   WEBHOOK_CONCURRENCY at once)

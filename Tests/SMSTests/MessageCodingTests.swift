@@ -32,4 +32,25 @@ struct MessageCodingTests {
         let decoded = try JSONDecoder.rfc3339.decode(SMSMessageView.self, from: Data(bytes))
         #expect(decoded.id == Self.accepted.id && decoded.message == Self.accepted.message && decoded.status == .received)
     }
+
+    /// `sms.process` carries a storage batch as one message; what it carried before (one
+    /// accepted message) still decodes, as a batch of one, so an upgrade strands nothing.
+    @Test func aStoredBatchRoundTripsAndTheOldSingleMessageStillDecodes() throws {
+        var second = Self.accepted
+        second.id = UUID.random()
+        second.callbackURL = nil
+        let batch = SMSBatch(messages: [Self.accepted, second], requestIDs: ["req-1", nil])
+        let bytes = try EnvelopeCoding.encode(MessageEnvelope(type: "sms.stored.batch", requestID: nil, payload: batch))
+        let decoded = try EnvelopeCoding.decode(MessageEnvelope<SMSBatch>.self, from: bytes)
+        #expect(decoded.payload == batch)
+
+        let old = try EnvelopeCoding.encode(MessageEnvelope(type: "sms.stored", requestID: "req-2", payload: Self.accepted))
+        let upgraded = try EnvelopeCoding.decode(MessageEnvelope<SMSBatch>.self, from: old)
+        #expect(upgraded.payload.messages == [Self.accepted])
+        #expect(upgraded.payload.requestIDs == [nil])
+        #expect(upgraded.requestID == "req-2")
+
+        let mismatched = Array(#"{"attempt":1,"created_at":"2026-11-18T11:06:40.125Z","id":"\#(UUID().uuidString)","payload":{"messages":[],"request_ids":["x"]},"type":"sms.stored.batch"}"#.utf8)
+        #expect(throws: DecodingError.self) { try EnvelopeCoding.decode(MessageEnvelope<SMSBatch>.self, from: mismatched) }
+    }
 }

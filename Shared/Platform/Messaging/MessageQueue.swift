@@ -3,9 +3,8 @@ import Foundation
 /// A work queue and the one payload type it carries: a handler consumes `MessageQueue<P>` with
 /// envelopes of `P`, and ``MessageBus/send(_:to:)`` takes only envelopes of the queue's own
 /// payload, so sending a payload to a queue of another payload type does not compile (two
-/// queues of the same payload, such as `sms.store` and `sms.process`, the type cannot tell
-/// apart). The envelope's `type`
-/// comes from the queue too (``envelope(_:id:requestID:)``), never from a string at the call.
+/// queues of the same payload the type cannot tell apart). The envelope's `type` comes from
+/// the queue too (``envelope(_:id:requestID:)``), never from a string at the call.
 public struct MessageQueue<Payload: Codable & Sendable>: Sendable {
     /// The queue's name, retry tiers and dead-letter queue on the broker.
     public let work: WorkQueue

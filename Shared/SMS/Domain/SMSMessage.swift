@@ -6,7 +6,8 @@ public enum SMSStatus: String, Codable, Sendable, CaseIterable {
     case received, stored, processed
 }
 
-/// What travels on `sms.store` and `sms.process`: an accepted message as ingest saw it.
+/// What travels on `sms.store` (and, a batch of them, on `sms.process`): an accepted message as
+/// ingest saw it.
 /// Consumers decode it with `Codable`; ingest writes it with ``JSONWritable`` (the same keys).
 public struct AcceptedSMS: Codable, Sendable, Equatable, JSONWritable {
     public var id: UUID

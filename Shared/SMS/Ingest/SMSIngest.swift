@@ -244,12 +244,13 @@ public struct SMSIngest: WorkloadRoutes {
 
     // MARK: - Metrics
 
-    /// Seed 003's three figures, answered for real: totals kept by processing, depth from the broker.
+    /// Seed 003's three figures, answered for real: totals kept by processing; the queue size is
+    /// every accepted message not yet processed: those on `sms.store` (and its retry queues),
+    /// from the broker, plus those stored and waiting for processing, from the rows.
     public func metricsJSON() async throws -> Response {
         let stats = try await database.withConnection { try SMSRepository.stats(on: $0) }
-        let waiting = [SMSQueues.store.work, SMSQueues.process.work].flatMap { [$0.name] + $0.retryQueues }
-        let depth = try await queues.depths(of: waiting).values.reduce(0, +)
-        return try JSONEnvelope.response(SMSMetrics(totalMessagesProcessed: stats.processed, currentQueueSize: depth,
+        let toStore = try await queues.depths(of: [SMSQueues.store.name] + SMSQueues.store.work.retryQueues).values.reduce(0, +)
+        return try JSONEnvelope.response(SMSMetrics(totalMessagesProcessed: stats.processed, currentQueueSize: toStore + stats.storedWaiting,
                                                     averageProcessingTimeMs: (stats.averageMilliseconds * 10).rounded() / 10))
     }
 

@@ -2,7 +2,7 @@ import Platform
 import Postgres
 
 /// storage's part: writes accepted messages in batches (one INSERT per batch, a redelivered
-/// row left as it is), then hands every message of the batch to processing. Handing on
+/// row left as it is), then hands the batch to processing as one message. Handing on
 /// repeats after a redelivery, which processing absorbs, so a crash between the commit and
 /// the ack never strands a message in `stored`. Once the rows are committed, ingest's
 /// `received` copies in Redis have served their purpose and are deleted, and duplicate slots
@@ -30,7 +30,7 @@ public struct SMSStorageHandler: MessageHandler {
         // copy's whole TTL, and a duplicate slot left pending by a timed-out publish would
         // answer 503 until it expires. Failing here loses nothing: the TTLs still end both.
         try? await SMSAdmission.settleStored(messages, window: dedupWindow, redis: stage.redis)
-        try await stage.bus.send(batch.map { SMSQueues.process.envelope($0.payload, id: $0.id, requestID: $0.requestID) },
+        try await stage.bus.send(SMSQueues.process.envelope(SMSBatch(messages: messages, requestIDs: requestIDs), requestID: nil),
                                  to: SMSQueues.process)
     }
 }
