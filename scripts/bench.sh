@@ -13,7 +13,7 @@ BENCH="$(swift build -c release --show-bin-path)/switchyard-bench"
 gcc -O2 -o "$RUN_DIR/amqp_publish_loop" Benchmarks/c/amqp_publish_loop.c $(pkg-config --cflags --libs librabbitmq)
 
 MESSAGES="${BENCH_MESSAGES:-20000}"
-# BENCH_ONLY=invoices (or a comma-separated list of clients, sms, events, invoices, scaleout) runs only
+# BENCH_ONLY=invoices (or a comma-separated list of clients, sms, events, invoices, scaleout, pipeline) runs only
 # those sections; the table then holds only their rows. Default: all of them.
 wanted() { [ -z "${BENCH_ONLY:-}" ] || [[ ",$BENCH_ONLY," == *",$1,"* ]]; }
 REQUESTS="${BENCH_REQUESTS:-100000}"
@@ -153,6 +153,8 @@ fi
 if wanted invoices; then source Benchmarks/invoices.sh; fi
 # Scale-out: the SMS pipeline with one and with two replicas of each worker.
 if wanted scaleout; then source Benchmarks/scale_out.sh; fi
+# The whole SMS pipeline at fixed offered rates: throughput, latency, queues and CPU per message.
+if wanted pipeline; then source Benchmarks/pipeline_saturation.sh; fi
 
 printf '\n%-76s %12s %12s %7s\n' "benchmark" "switchyard" "baseline" "ratio"
 printf '%s\n' "${rows[@]}"
@@ -166,3 +168,4 @@ echo
 [ -z "${search_notes[*]:-}" ] || printf '/search, distinct windows, %s\n' "${search_notes[@]}"
 [ -z "${invoice_notes[*]:-}" ] || printf 'Invoices: %s\n' "${invoice_notes[@]}"
 [ -z "${scale_out_note:-}" ] || printf 'Scale-out: %s\n' "$scale_out_note"
+[ -z "${saturation_notes[*]:-}" ] || printf 'SMS pipeline, open loop: %s\n' "${saturation_notes[@]}"

@@ -8,7 +8,7 @@ import Foundation
 struct Bench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "switchyard-bench",
                                                     subcommands: [AMQPPublish.self, RedisCommands.self, SMSPipeline.self,
-                                                                  SearchOpenLoop.self])
+                                                                  SearchOpenLoop.self, SMSOpenLoop.self])
 }
 
 extension Duration {
